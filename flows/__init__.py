@@ -1,0 +1,1 @@
+"""Prefect flows: wire tasks, hold no logic of their own."""

@@ -1,0 +1,1 @@
+"""Plain functions of the retraining loop: no Prefect, no I/O at import."""

@@ -1,0 +1,301 @@
+"""A monitored model, fully described by one YAML file, validated with pydantic."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sklearn.base import is_classifier, is_regressor
+
+CLASSIFICATION_METRICS = {"roc_auc", "f1", "accuracy"}
+REGRESSION_METRICS = {"rmse", "mae"}
+NUMERIC_DRIFT_METHODS = {"wasserstein", "ks", "psi", "kl_div", "jensenshannon", "hellinger"}
+CATEGORICAL_DRIFT_METHODS = {"jensenshannon", "chisquare", "z", "psi", "kl_div", "hellinger"}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_S3_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
+
+
+class ConfigError(ValueError):
+    """A model config that cannot be used; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Task(StrEnum):
+    classification = "classification"
+    regression = "regression"
+
+
+class Mode(StrEnum):
+    auto = "auto"  # promote winners by moving the champion alias
+    shadow = "shadow"  # run every step, record, never move an alias
+
+
+class DataSource(_Strict):
+    bucket: str = Field(min_length=3, max_length=63, description="S3 bucket of production data.")
+    prefix: str = Field(description="Key prefix above the dt=YYYY-MM-DD/ partitions.")
+    format: Literal["parquet", "csv"] = "parquet"
+
+    @field_validator("prefix")
+    @classmethod
+    def _safe_prefix(cls, v: str) -> str:
+        v = v.strip("/")
+        if not v or ".." in v.split("/") or not _S3_PREFIX.match(v):
+            raise ValueError("must be a non-empty S3 key prefix without '..' segments")
+        return v
+
+
+class Columns(_Strict):
+    id: str
+    timestamp: str
+    numeric: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+    label: str
+    prediction: str | None = None
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Columns:
+        if not self.features:
+            raise ValueError("at least one numeric or categorical feature is required")
+        named = [self.id, self.timestamp, self.label, *self.features]
+        if self.prediction:
+            named.append(self.prediction)
+        dupes = sorted({c for c in named if named.count(c) > 1})
+        if dupes:
+            raise ValueError(f"columns used twice: {dupes}")
+        return self
+
+
+class Estimator(_Strict):
+    class_path: str = Field(description="Dotted path of a scikit-learn estimator class.")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("class_path")
+    @classmethod
+    def _importable(cls, v: str) -> str:
+        module, _, name = v.rpartition(".")
+        if not module.startswith("sklearn."):
+            raise ValueError(f"{v!r} is not a scikit-learn class path (sklearn.<module>.<Class>)")
+        try:
+            klass = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"cannot import {v!r}: {exc}") from None
+        if not (isinstance(klass, type) and hasattr(klass, "fit") and hasattr(klass, "predict")):
+            raise ValueError(f"{v!r} is not a predictor (a class with fit and predict)")
+        return v
+
+    def build(self) -> Any:
+        """Instantiate the estimator with its parameters."""
+        module, _, name = self.class_path.rpartition(".")
+        return getattr(importlib.import_module(module), name)(**self.params)
+
+
+class Windows(_Strict):
+    monitoring_days: int = Field(default=7, ge=1, le=366)
+    training_days: int = Field(default=60, ge=2, le=3660)
+    holdout_days: int = Field(default=7, ge=1, le=366)
+    label_delay_days: int = Field(default=1, ge=0, le=366)
+
+    @model_validator(mode="after")
+    def _holdout_fits(self) -> Windows:
+        if self.holdout_days >= self.training_days:
+            raise ValueError("holdout_days must be smaller than training_days")
+        return self
+
+
+class ColumnDrift(_Strict):
+    method: str
+    threshold: float = Field(gt=0, le=1)
+
+    @field_validator("method")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        known = NUMERIC_DRIFT_METHODS | CATEGORICAL_DRIFT_METHODS
+        if v not in known:
+            raise ValueError(f"unknown method {v!r}; one of {sorted(known)}")
+        return v
+
+
+class DriftThresholds(_Strict):
+    numeric_method: str = "wasserstein"
+    numeric_threshold: float = Field(default=0.1, gt=0, le=1)
+    categorical_method: str = "jensenshannon"
+    categorical_threshold: float = Field(default=0.1, gt=0, le=1)
+    per_column: dict[str, ColumnDrift] = Field(default_factory=dict)
+    dataset_share: float = Field(
+        default=0.5, gt=0, le=1, description="Share of drifted columns that makes dataset drift."
+    )
+    persistence_k: int = Field(default=2, ge=1, description="Drift in k of the last n windows.")
+    persistence_n: int = Field(default=3, ge=1)
+    reference_rows: int = Field(default=5000, ge=100, le=1_000_000)
+
+    @field_validator("numeric_method")
+    @classmethod
+    def _numeric(cls, v: str) -> str:
+        if v not in NUMERIC_DRIFT_METHODS:
+            raise ValueError(f"unknown method {v!r}; one of {sorted(NUMERIC_DRIFT_METHODS)}")
+        return v
+
+    @field_validator("categorical_method")
+    @classmethod
+    def _categorical(cls, v: str) -> str:
+        if v not in CATEGORICAL_DRIFT_METHODS:
+            raise ValueError(f"unknown method {v!r}; one of {sorted(CATEGORICAL_DRIFT_METHODS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _k_of_n(self) -> DriftThresholds:
+        if self.persistence_k > self.persistence_n:
+            raise ValueError("persistence_k must not exceed persistence_n")
+        return self
+
+
+class Thresholds(_Strict):
+    drift: DriftThresholds = Field(default_factory=DriftThresholds)
+    performance_drop: float = Field(
+        default=0.03,
+        ge=0,
+        description="Retrain when the metric is this much worse than at promotion.",
+    )
+    min_gain: float = Field(default=0.005, ge=0, description="Challenger must win by this much.")
+    absolute_floor: float | None = Field(
+        default=None, description="Challenger must score at least (or at most, for errors) this."
+    )
+    min_labelled_rows: int = Field(default=200, ge=1)
+    min_rows: int = Field(default=100, ge=1, description="Fewer rows in a window is invalid data.")
+    max_null_rate: float = Field(default=0.5, ge=0, le=1)
+    max_null_rate_increase: float = Field(default=0.2, ge=0, le=1)
+    max_unseen_category_share: float = Field(default=0.05, ge=0, le=1)
+    cooldown_days: int = Field(default=7, ge=0)
+    bootstrap_resamples: int = Field(default=500, ge=50, le=100_000)
+    bootstrap_alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    max_window_rows: int = Field(default=5_000_000, ge=1000, description="Refuse larger windows.")
+
+
+class ModelConfig(_Strict):
+    name: str = Field(description="Registered model name in MLflow.")
+    description: str = ""
+    data: DataSource
+    columns: Columns
+    task: Task
+    metric: str
+    estimator: Estimator
+    windows: Windows = Field(default_factory=Windows)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    mode: Mode = Mode.auto
+    schedule: str | None = Field(default=None, description="Cron schedule of the loop.")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError("must be 1-63 letters, digits, '_', '-' or '.'")
+        return v
+
+    @model_validator(mode="after")
+    def _metric_fits_task(self) -> ModelConfig:
+        allowed = CLASSIFICATION_METRICS if self.task is Task.classification else REGRESSION_METRICS
+        if self.metric not in allowed:
+            raise ValueError(
+                f"metric {self.metric!r} is not one of {sorted(allowed)} for {self.task}"
+            )
+        per_column = self.thresholds.drift.per_column
+        unknown = set(per_column) - set(self.columns.features)
+        if unknown:
+            raise ValueError(
+                f"thresholds.drift.per_column names unknown features {sorted(unknown)}"
+            )
+        for column, drift in per_column.items():
+            numeric = column in self.columns.numeric
+            methods = NUMERIC_DRIFT_METHODS if numeric else CATEGORICAL_DRIFT_METHODS
+            if drift.method not in methods:
+                kind = "numeric" if numeric else "categorical"
+                raise ValueError(
+                    f"thresholds.drift.per_column.{column}.method {drift.method!r} does not "
+                    f"apply to a {kind} column; one of {sorted(methods)}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _estimator_fits_task(self) -> ModelConfig:
+        path = self.estimator.class_path
+        try:
+            estimator = self.estimator.build()
+        except TypeError as exc:
+            raise ValueError(f"estimator.params do not fit {path}: {exc}") from None
+        fits = is_classifier if self.task is Task.classification else is_regressor
+        if not fits(estimator):
+            raise ValueError(f"estimator.class_path {path} is not a {self.task} estimator")
+        if self.metric == "roc_auc" and not hasattr(estimator, "predict_proba"):
+            raise ValueError(f"estimator.class_path {path} has no predict_proba, needed by roc_auc")
+        return self
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric in CLASSIFICATION_METRICS
+
+    def config_hash(self) -> str:
+        """A short stable hash of the validated config, tagged on every model version."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _format_errors(source: str, exc: ValidationError) -> str:
+    lines = [f"invalid model config {source}:"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        lines.append(f"  {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(raw: dict[str, Any], source: str = "<dict>") -> ModelConfig:
+    """Validate a config mapping; errors name the source and each bad field."""
+    try:
+        return ModelConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(source, exc)) from None
+
+
+def load_config(path: str | Path) -> ModelConfig:
+    """Read and validate one model's YAML config file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"model config {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read model config {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML in {path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"model config {path} must be a mapping, got {type(raw).__name__}")
+    return parse_config(raw, str(path))
+
+
+def config_paths(config_dir: str | Path) -> dict[str, Path]:
+    """Model name -> config file, for every YAML file in the config folder."""
+    paths: dict[str, Path] = {}
+    for path in sorted(Path(config_dir).glob("*.y*ml")):
+        paths[load_config(path).name] = path
+    return paths
+
+
+def load_model_config(config_dir: str | Path, model: str) -> ModelConfig:
+    """The config of the model named `model` in the config folder."""
+    paths = config_paths(config_dir)
+    if model not in paths:
+        raise ConfigError(f"no model named {model!r} in {config_dir}; known: {sorted(paths)}")
+    return load_config(paths[model])

@@ -1,0 +1,63 @@
+"""Log scikit-learn models to MLflow with skops and load them back without pickle.
+
+MLflow's own skops loader trusts the type list stored inside the model's MLmodel file, so a
+crafted artifact could whitelist anything. Here the allow-list is the project's: a model loads
+only when every type skops would need to trust belongs to these packages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "_operator.")
+MODEL_FILE = "model.skops"
+
+
+class UntrustedModelError(RuntimeError):
+    """A model artifact asks to trust a type outside the allow-list."""
+
+
+def untrusted_types(path: Path) -> list[str]:
+    """Types skops would have to trust to load `path` that fall outside the allow-list."""
+    import skops.io
+
+    return [
+        t for t in skops.io.get_untrusted_types(file=path) if not t.startswith(TRUSTED_PREFIXES)
+    ]
+
+
+def log_sklearn_model(model: Any, name: str = "model", **kwargs: Any) -> Any:
+    """Log a fitted estimator into the active MLflow run, serialised with skops (no pickle)."""
+    import mlflow.sklearn
+    import skops.io
+
+    types = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    outside = [t for t in types if not t.startswith(TRUSTED_PREFIXES)]
+    if outside:
+        raise UntrustedModelError(f"model uses types outside the allow-list: {outside}")
+    kwargs.setdefault("pip_requirements", _requirements())
+    return mlflow.sklearn.log_model(
+        model, name=name, serialization_format="skops", skops_trusted_types=types, **kwargs
+    )
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"scikit-learn=={version('scikit-learn')}", f"skops=={version('skops')}"]
+
+
+def load_sklearn_model(model_uri: str) -> Any:
+    """Download a skops-serialised model and load it with the project's allow-list."""
+    import mlflow.artifacts
+    import skops.io
+
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
+    path = local / MODEL_FILE if local.is_dir() else local
+    if not path.exists():
+        raise UntrustedModelError(f"{model_uri} has no {MODEL_FILE}: not a skops model, refused")
+    outside = untrusted_types(path)
+    if outside:
+        raise UntrustedModelError(f"{model_uri} asks to trust {outside}; refused")
+    return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))

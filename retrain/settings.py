@@ -1,0 +1,53 @@
+"""Endpoints, names and credentials of the stack, read from `RETRAIN_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the services live and which buckets the loop uses."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RETRAIN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    s3_endpoint_url: str | None = Field(
+        default="http://127.0.0.1:4566",
+        description="S3 endpoint; LocalStack locally, empty for AWS itself.",
+    )
+    aws_region: str = Field(default="us-east-1", description="AWS region of the buckets.")
+    aws_access_key_id: SecretStr = Field(default=SecretStr("test"), description="S3 key id.")
+    aws_secret_access_key: SecretStr = Field(
+        default=SecretStr("test"), description="S3 secret key."
+    )
+    data_bucket: str = Field(default="production-data", description="Production data bucket.")
+    artifacts_bucket: str = Field(
+        default="mlflow-artifacts", description="Bucket behind the MLflow artifact store."
+    )
+    loop_bucket: str = Field(
+        default="retrain-loop",
+        description="Bucket for decision records and drift reports written by the loop.",
+    )
+    mlflow_tracking_uri: str = Field(
+        default="http://127.0.0.1:5000", description="MLflow tracking server URI."
+    )
+    prefect_api_url: str = Field(
+        default="http://127.0.0.1:4200/api", description="Prefect server API URL."
+    )
+    webhook_url: SecretStr | None = Field(
+        default=None, description="Slack-compatible webhook for notifications (a secret)."
+    )
+    config_dir: str = Field(
+        default="deployments", description="Folder holding one YAML config per monitored model."
+    )
+
+    def buckets(self) -> list[str]:
+        """Every bucket the stack must provide."""
+        return [self.data_bucket, self.artifacts_bucket, self.loop_bucket]
+
+
+def get_settings() -> Settings:
+    """Read settings now (never at import time)."""
+    return Settings()

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Create the two virtual environments with pinned packages; safe to run again (a no-op when
+# the lock files have not changed since the last install).
+#   .venv            Python 3.11: the project (requirements.lock + the project, editable)
+#   .venv-localstack Python 3.13: LocalStack's host-mode runtime (localstack/requirements.lock)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+UV_VERSION=0.13.9
+
+find_python() {  # $1 = minor version, e.g. 3.11
+    local v="$1" root
+    if command -v "python$v" >/dev/null 2>&1 && "python$v" -c "" 2>/dev/null; then
+        command -v "python$v"; return
+    fi
+    if command -v pyenv >/dev/null 2>&1; then
+        root="$(pyenv root)"
+        for p in "$root"/versions/"$v".*/bin/"python$v"; do
+            [ -x "$p" ] && { echo "$p"; return; }
+        done
+    fi
+    echo "error: Python $v not found (looked on PATH and in pyenv); install it, e.g. 'pyenv install $v'" >&2
+    exit 1
+}
+
+stamp_ok() {  # $1 = stamp file, rest = inputs
+    local stamp="$1"; shift
+    [ -f "$stamp" ] || return 1
+    for f in "$@"; do [ "$f" -nt "$stamp" ] && return 1; done
+    return 0
+}
+
+if ! stamp_ok .venv/.installed pyproject.toml requirements.lock; then
+    echo "setup: project environment (.venv, Python 3.11)"
+    [ -x .venv/bin/python ] || "$(find_python 3.11)" -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+    .venv/bin/uv pip sync --quiet --python .venv/bin/python requirements.lock
+    .venv/bin/uv pip install --quiet --python .venv/bin/python --no-deps -e .
+    touch .venv/.installed
+fi
+
+if ! stamp_ok .venv-localstack/.installed localstack/requirements.lock; then
+    echo "setup: LocalStack environment (.venv-localstack, Python 3.13)"
+    [ -x .venv-localstack/bin/python ] || "$(find_python 3.13)" -m venv .venv-localstack
+    .venv/bin/uv pip sync --quiet --python .venv-localstack/bin/python localstack/requirements.lock
+    touch .venv-localstack/.installed
+fi

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command: lint, format check, type check, then pytest against the real local stack.
+# Starts whatever part of the stack is not running and stops only what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
+echo "== mypy"; .venv/bin/mypy
+echo "== pytest (real LocalStack S3, MLflow server, Prefect server)"
+exec .venv/bin/python scripts/stack.py run -- .venv/bin/pytest "$@"

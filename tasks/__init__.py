@@ -1,0 +1,1 @@
+"""Prefect tasks over the plain functions in `retrain/`: retries, logging, caching."""
