@@ -7,8 +7,12 @@ only when every type skops would need to trust belongs to these packages.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "_operator.")
 MODEL_FILE = "model.skops"
@@ -27,8 +31,8 @@ def untrusted_types(path: Path) -> list[str]:
     ]
 
 
-def log_sklearn_model(model: Any, name: str = "model", **kwargs: Any) -> Any:
-    """Log a fitted estimator into the active MLflow run, serialised with skops (no pickle)."""
+def log_sklearn_model(client: MlflowClient, run_id: str, model: Any, path: str = "model") -> str:
+    """Save a fitted estimator with skops (no pickle) into a run's artifacts; returns its URI."""
     import mlflow.sklearn
     import skops.io
 
@@ -36,10 +40,17 @@ def log_sklearn_model(model: Any, name: str = "model", **kwargs: Any) -> Any:
     outside = [t for t in types if not t.startswith(TRUSTED_PREFIXES)]
     if outside:
         raise UntrustedModelError(f"model uses types outside the allow-list: {outside}")
-    kwargs.setdefault("pip_requirements", _requirements())
-    return mlflow.sklearn.log_model(
-        model, name=name, serialization_format="skops", skops_trusted_types=types, **kwargs
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / path
+        mlflow.sklearn.save_model(
+            model,
+            str(local),
+            serialization_format="skops",
+            skops_trusted_types=types,
+            pip_requirements=_requirements(),
+        )
+        client.log_artifacts(run_id, str(local), path)
+    return f"runs:/{run_id}/{path}"
 
 
 def _requirements() -> list[str]:

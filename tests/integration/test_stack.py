@@ -40,18 +40,18 @@ def test_model_registered_on_mlflow_lands_in_s3_and_loads_by_alias(
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
     name = f"stack-test-{uuid.uuid4().hex[:8]}"
 
-    mlflow_api.set_experiment("stack-tests")
-    with mlflow_api.start_run() as run:
-        info = log_sklearn_model(model, registered_model_name=name)
-    version = info.registered_model_version
+    experiment = mlflow_api.set_experiment("stack-tests")
+    run = mlflow.create_run(experiment.experiment_id)
+    source = log_sklearn_model(mlflow, run.info.run_id, model)
+    mlflow.create_registered_model(name)
+    version = mlflow.create_model_version(name, source, run_id=run.info.run_id).version
     mlflow.set_registered_model_alias(name, "champion", version)
 
     listed = s3.list_objects_v2(Bucket=stack.artifacts_bucket, Prefix="")
     keys = [o["Key"] for o in listed.get("Contents", [])]
-    model_keys = [k for k in keys if f"/models/{info.model_id}/artifacts/" in k]
+    model_keys = [k for k in keys if f"/{run.info.run_id}/artifacts/model/" in k]
     assert any(k.endswith("/model.skops") for k in model_keys), keys
     assert not any(k.endswith((".pkl", ".pickle")) for k in model_keys)
-    assert info.run_id == run.info.run_id
 
     loaded = load_sklearn_model(f"models:/{name}@champion")
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

@@ -1,0 +1,118 @@
+"""The loop for one model: load, validate, drift, evaluate, decide, retrain, gate, promote."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from prefect import flow
+
+from retrain.config import Mode, load_model_config
+from retrain.loop import (
+    InvalidDataError,
+    champion_summary,
+    monitoring_window,
+    new_record,
+    policy_inputs,
+    training_window,
+    version_description,
+    version_tags,
+    window_summary,
+)
+from retrain.settings import get_settings
+from tasks.data import load_history, load_window
+from tasks.drift import measure_drift
+from tasks.evaluation import evaluate_champion
+from tasks.gate import gate_challenger
+from tasks.policy import decide_action
+from tasks.registry import find_champion, promote_challenger, register_challenger
+from tasks.reporting import publish_summary, record_decision, start_run
+from tasks.training import log_challenger, train_model
+from tasks.validation import validate_data
+
+
+@flow(name="monitor-and-retrain", log_prints=True)
+def monitor_and_retrain(
+    model: str,
+    as_of: date | None = None,
+    force_retrain: bool = False,
+    shadow: bool = False,
+) -> dict[str, Any]:
+    """Check one model's newest window and retrain, gate and promote when the policy says so.
+
+    Args:
+        model: name of the monitored model (a config file in the config folder).
+        as_of: end of the window (exclusive); today when unset. Set it to replay history.
+        force_retrain: retrain whatever drift and metrics say (the gate still applies).
+        shadow: decide, train and record, but never move the champion alias.
+    """
+    settings = get_settings()
+    config = load_model_config(settings.config_dir, model)
+    as_of = as_of or datetime.now(UTC).date()
+    mode = "shadow" if shadow or config.mode is Mode.shadow else "auto"
+    run = start_run(settings, config, as_of, mode)
+    record = new_record(config, run, force_retrain)
+    links: dict[str, str] = {}
+    try:
+        champion = find_champion(settings, config)
+        window = load_window(settings, config, monitoring_window(config, as_of), as_of)
+        validation = validate_data(config, window, champion, as_of)
+        record.update(window=window_summary(window, config), validation=validation.to_dict())
+        drift = None
+        if champion is not None and validation.valid and len(window.frame):
+            drift, links = measure_drift(settings, config, run, window, champion)
+            record["drift"] = drift.to_dict()
+        metric_now = evaluate_champion(config, window, champion) if validation.valid else None
+        record["champion"] = champion_summary(champion, metric_now)
+        history = load_history(settings, config, mode, as_of)
+        inputs = policy_inputs(
+            config, run, window, validation, drift, champion, metric_now, history, force_retrain
+        )
+        decision = decide_action(inputs, config.thresholds)
+        record["decision"] = decision.to_dict()
+        if decision.retrain:
+            training = load_window(settings, config, training_window(config, as_of), as_of)
+            trained = train_model(config, training, as_of)
+            verdict = gate_challenger(config, trained, champion)
+            source = log_challenger(settings, config, run, trained)
+            record["training"] = {
+                **window_summary(training, config),
+                "train_rows": len(trained.split.train),
+                "holdout_rows": len(trained.split.holdout),
+                "holdout_start": trained.split.holdout_start.isoformat(),
+            }
+            record["gate"] = verdict.to_dict()
+            record["registered_version"] = register_challenger(
+                settings,
+                config,
+                source,
+                run.mlflow_run_id,
+                version_tags(record),
+                version_description(record),
+            )
+            if verdict.promote and mode == "auto":
+                expected = champion.champion.version if champion else None
+                promote_challenger(
+                    settings,
+                    config,
+                    record["registered_version"],
+                    expected,
+                    ", ".join(decision.reasons),
+                )
+                record["promoted"] = True
+        record["status"] = "completed"
+    except Exception as exc:
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        publish_summary(settings, run, record, record_decision(settings, run, record), links)
+        raise
+    publish_summary(settings, run, record, record_decision(settings, run, record), links)
+    if not validation.valid:
+        raise InvalidDataError(
+            f"window ending {as_of} of {model} is invalid, nothing trained: "
+            + "; ".join(validation.reasons())
+        )
+    return record
+
+
+if __name__ == "__main__":
+    monitor_and_retrain("flights_delay", as_of=date(2013, 3, 4))

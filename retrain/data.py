@@ -1,0 +1,311 @@
+"""The S3 side of the data contract: `s3://<bucket>/<prefix>/dt=YYYY-MM-DD/<file>.parquet|csv`."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
+
+from retrain.config import Columns, DataSource
+
+log = logging.getLogger(__name__)
+
+DATA_SUFFIXES = (".parquet", ".csv")
+
+
+class DataError(ValueError):
+    """Production data that cannot be read; the message names the s3:// URI (and column/row)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        uri: str | None = None,
+        column: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        where = [uri or "", f"column {column!r}" if column else "", f"line {line}" if line else ""]
+        prefix = ", ".join(w for w in where if w)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.uri, self.column, self.line = uri, column, line
+
+
+@dataclass(frozen=True)
+class Window:
+    """Days [start, end) of production data."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"window end {self.end} is before its start {self.start}")
+
+    def days(self) -> list[date]:
+        """Every day of the window, oldest first."""
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days)]
+
+
+@dataclass(frozen=True)
+class LoadedWindow:
+    """The rows of a window, which days had partitions, and the S3 keys that were read."""
+
+    frame: pd.DataFrame
+    window: Window
+    days_present: tuple[date, ...]
+    days_missing: tuple[date, ...]
+    files: tuple[str, ...]
+
+
+def s3_uri(bucket: str, key: str) -> str:
+    """The s3:// URI of an object."""
+    return f"s3://{bucket}/{key}"
+
+
+def partition_prefix(source: DataSource, day: date) -> str:
+    """The key prefix of one day's partition: `<prefix>/dt=YYYY-MM-DD/`."""
+    return f"{source.prefix}/dt={day.isoformat()}/"
+
+
+def _partition_day(relative: str) -> date | None:
+    """The day of a key relative to the data prefix (`dt=YYYY-MM-DD/...`), or None."""
+    folder, sep, rest = relative.partition("/")
+    if not sep or not rest or not folder.startswith("dt=") or len(folder) != 13:
+        return None
+    try:
+        day = date.fromisoformat(folder[3:])
+    except ValueError:
+        return None
+    return day if day.isoformat() == folder[3:] else None
+
+
+def _is_data_file(key: str) -> bool:
+    name = key.rsplit("/", 1)[-1]
+    return not name.startswith(("_", ".")) and name.endswith(DATA_SUFFIXES)
+
+
+def list_partitions(s3: Any, source: DataSource, window: Window) -> dict[date, list[str]]:
+    """Day -> data file keys (sorted) for the days of the window that have a partition."""
+    root = f"{source.prefix}/"
+    stop = f"dt={window.end.isoformat()}"
+    found: dict[date, list[str]] = {}
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=source.bucket, Prefix=f"{root}dt=", StartAfter=f"{root}dt={window.start.isoformat()}"
+    )
+    for page in pages:
+        for obj in page.get("Contents", []):
+            key: str = obj["Key"]
+            relative = key[len(root) :]
+            if relative >= stop:
+                return {day: sorted(keys) for day, keys in sorted(found.items())}
+            day = _partition_day(relative)
+            if day is None:
+                log.warning("ignoring %s: not below a dt=YYYY-MM-DD/ folder", key)
+            elif window.start <= day < window.end and _is_data_file(key):
+                found.setdefault(day, []).append(key)
+    return {day: sorted(keys) for day, keys in sorted(found.items())}
+
+
+def _wanted_columns(columns: Columns) -> list[str]:
+    wanted = [columns.id, columns.timestamp, *columns.features, columns.label]
+    return [*wanted, columns.prediction] if columns.prediction else wanted
+
+
+def _get_bytes(s3: Any, bucket: str, key: str) -> bytes:
+    try:
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        raise DataError(f"cannot read object: {exc}", uri=s3_uri(bucket, key)) from exc
+    return body
+
+
+def _parquet_file(data: bytes, uri: str) -> pq.ParquetFile:
+    """Open a parquet file's metadata (row count, schema) without decoding its data."""
+    try:
+        return pq.ParquetFile(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"corrupt or unreadable parquet file: {exc}", uri=uri) from exc
+
+
+def _read_parquet(pfile: pq.ParquetFile, uri: str, wanted: list[str]) -> pd.DataFrame:
+    """Read the configured columns the parquet file has; list the others as extra columns."""
+    names = pfile.schema_arrow.names
+    try:
+        frame = pfile.read(columns=[c for c in wanted if c in names]).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"corrupt or unreadable parquet file: {exc}", uri=uri) from exc
+    frame.attrs["extra_columns"] = [c for c in names if c not in wanted]
+    return frame
+
+
+def _read_csv(data: bytes, uri: str, wanted: list[str]) -> pd.DataFrame:
+    """Read a CSV file strictly: a row with too many or too few fields is an error."""
+    try:
+        frame = pd.read_csv(io.BytesIO(data), engine="pyarrow")
+    except pd.errors.EmptyDataError as exc:
+        raise DataError("empty CSV file (no header)", uri=uri) from exc
+    except (pd.errors.ParserError, pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"broken CSV: {exc}", uri=uri, line=_csv_line(data, str(exc))) from exc
+    extra = [c for c in frame.columns if c not in wanted]
+    frame = frame[[c for c in wanted if c in frame.columns]]
+    frame.attrs["extra_columns"] = extra
+    return frame
+
+
+def _csv_line(data: bytes, message: str) -> int | None:
+    """The 1-based line number of the row quoted in a pyarrow CSV error, when it can be found."""
+    _, sep, text = message.partition(": ")
+    _, sep, text = text.partition(": ") if sep else ("", "", "")
+    if not sep or not text:
+        return None
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line.decode(errors="replace").rstrip("\r") == text.strip():
+            return number
+    return None
+
+
+def _utc_timestamps(frame: pd.DataFrame, column: str, uri: str) -> None:
+    """Turn the timestamp column into timezone-aware UTC datetimes, in place."""
+    if column not in frame.columns:
+        return
+    values = frame[column]
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        frame[column] = values.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_any_dtype(values.dtype):
+        frame[column] = values.dt.tz_localize("UTC")
+    elif pd.api.types.is_numeric_dtype(values.dtype) and not values.isna().all():
+        raise DataError(
+            "numeric timestamps; expected datetimes or ISO-8601", uri=uri, column=column
+        )
+    else:
+        try:
+            frame[column] = pd.to_datetime(values, utc=True, format="ISO8601")
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"unparseable timestamp: {exc}", uri=uri, column=column) from exc
+    frame[column] = frame[column].astype("datetime64[ns, UTC]")
+
+
+def _empty_frame(columns: Columns) -> pd.DataFrame:
+    """A frame with no rows and the configured columns."""
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in _wanted_columns(columns)})
+    for c in [*columns.numeric, columns.label]:
+        frame[c] = frame[c].astype("float64")
+    frame[columns.timestamp] = pd.Series(dtype="datetime64[ns, UTC]")
+    frame.attrs["extra_columns"] = []
+    frame.attrs["missing_columns"] = []
+    return frame
+
+
+def load_window(
+    s3: Any, source: DataSource, columns: Columns, window: Window, *, max_rows: int | None = None
+) -> LoadedWindow:
+    """Read every partition of the window; missing days are reported, not fatal.
+
+    Only configured columns are kept; `frame.attrs` lists the `extra_columns` the files had
+    and the configured `missing_columns` absent from at least one file, for validation.
+    """
+    partitions = list_partitions(s3, source, window)
+    wanted = _wanted_columns(columns)
+    frames: list[pd.DataFrame] = []
+    files: list[str] = []
+    rows = 0
+    for key in (k for keys in partitions.values() for k in keys):
+        uri = s3_uri(source.bucket, key)
+        data = _get_bytes(s3, source.bucket, key)
+        if key.endswith(".parquet"):
+            pfile = _parquet_file(data, uri)
+            _check_rows(window, max_rows, rows + pfile.metadata.num_rows, uri)
+            frame = _read_parquet(pfile, uri, wanted)
+        else:
+            frame = _read_csv(data, uri, wanted)
+        rows += len(frame)
+        _check_rows(window, max_rows, rows, uri)
+        _utc_timestamps(frame, columns.timestamp, uri)
+        frames.append(frame)
+        files.append(key)
+    extra = sorted({c for f in frames for c in f.attrs.get("extra_columns", [])})
+    absent = sorted({c for f in frames for c in wanted if c not in f.columns})
+    result = _concat(frames, wanted) if frames else _empty_frame(columns)
+    result.attrs["extra_columns"] = extra
+    result.attrs["missing_columns"] = absent
+    present = tuple(partitions)
+    missing = tuple(d for d in window.days() if d not in partitions)
+    return LoadedWindow(result, window, present, missing, tuple(files))
+
+
+def _check_rows(window: Window, max_rows: int | None, rows: int, uri: str) -> None:
+    """Refuse a window with more rows than the configured limit, before reading on."""
+    if max_rows is not None and rows > max_rows:
+        raise DataError(
+            f"window {window.start}..{window.end} exceeds the configured limit of {max_rows} rows "
+            f"({rows} rows up to and including this file)",
+            uri=uri,
+        )
+
+
+def _concat(frames: list[pd.DataFrame], wanted: list[str]) -> pd.DataFrame:
+    """One frame, configured columns first in config order, without attrs confusion."""
+    for frame in frames:
+        frame.attrs = {}
+    nonempty = [f for f in frames if len(f)] or frames[:1]
+    result = pd.concat(nonempty, ignore_index=True, sort=False)
+    return result[[c for c in wanted if c in result.columns]]
+
+
+def write_partition(
+    s3: Any, source: DataSource, day: date, frame: pd.DataFrame, *, name: str = "part-0000"
+) -> str:
+    """Write one file of a day's partition in the source's format; returns its key."""
+    key = f"{partition_prefix(source, day)}{name}.{source.format}"
+    buffer = io.BytesIO()
+    if source.format == "parquet":
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
+        content_type = "application/vnd.apache.parquet"
+    else:
+        frame.to_csv(buffer, index=False)
+        content_type = "text/csv"
+    s3.put_object(Bucket=source.bucket, Key=key, Body=buffer.getvalue(), ContentType=content_type)
+    return key
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    if isinstance(obj, set | frozenset):
+        return sorted(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def put_json(s3: Any, bucket: str, key: str, obj: Any) -> None:
+    """Store an object as pretty, key-sorted JSON."""
+    body = json.dumps(obj, indent=2, sort_keys=True, default=_json_default).encode()
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+
+
+def get_json(s3: Any, bucket: str, key: str) -> Any | None:
+    """The JSON stored at the key, or None when there is no such object."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
+            return None
+        raise
+    return json.loads(body)
+
+
+def list_json(s3: Any, bucket: str, prefix: str) -> list[str]:
+    """Keys of the JSON objects below the prefix, sorted."""
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".json"))
+    return sorted(keys)

@@ -1,0 +1,200 @@
+"""What one run of the loop carries between its steps, and the facts the policy decides on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from retrain.config import ModelConfig
+from retrain.data import LoadedWindow, Window
+from retrain.drift import DriftSummary
+from retrain.policy import PolicyInputs
+from retrain.registry import Champion
+from retrain.reporting import drift_history, last_retrain
+from retrain.training import matured
+from retrain.validation import ValidationReport
+
+
+class InvalidDataError(RuntimeError):
+    """The window failed validation: nothing was trained and no alias moved."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Identity of one run: which model, which window end, which mode, which runs record it."""
+
+    model: str
+    as_of: date
+    mode: str
+    mlflow_run_id: str
+    experiment_id: str
+    flow_run_id: str
+    config_hash: str
+    git_commit: str
+    started_at: str
+
+
+@dataclass
+class ChampionState:
+    """The champion and what was stored with it: the model, reference sample, training schema."""
+
+    champion: Champion
+    model: Any
+    reference: pd.DataFrame
+    schema: dict[str, Any] = field(default_factory=dict)
+
+
+def monitoring_window(config: ModelConfig, as_of: date) -> Window:
+    """The newest `monitoring_days` ending at (excluding) `as_of`."""
+    return Window(as_of - timedelta(days=config.windows.monitoring_days), as_of)
+
+
+def training_window(config: ModelConfig, as_of: date) -> Window:
+    """The newest `training_days` ending at (excluding) `as_of`."""
+    return Window(as_of - timedelta(days=config.windows.training_days), as_of)
+
+
+def git_commit() -> str:
+    """The checkout's commit (RETRAIN_GIT_COMMIT wins), or "unknown"."""
+    if os.environ.get("RETRAIN_GIT_COMMIT"):
+        return os.environ["RETRAIN_GIT_COMMIT"]
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def policy_inputs(
+    config: ModelConfig,
+    run: RunInfo,
+    window: LoadedWindow,
+    validation: ValidationReport,
+    drift: DriftSummary | None,
+    champion: ChampionState | None,
+    champion_metric: float | None,
+    history: list[dict[str, Any]],
+    forced: bool,
+) -> PolicyInputs:
+    """Gather the facts `decide` needs from the steps before it."""
+    n = config.thresholds.drift.persistence_n
+    return PolicyInputs(
+        as_of=run.as_of,
+        rows=len(window.frame),
+        data_valid=validation.valid,
+        has_champion=champion is not None,
+        forced=forced,
+        labelled_rows=len(matured(window.frame, config)),
+        champion_metric=champion_metric,
+        promoted_metric=champion.champion.promoted_metric if champion else None,
+        higher_is_better=config.higher_is_better,
+        dataset_drift=bool(drift and drift.dataset_drift),
+        drift_history=drift_history(history, n - 1) if n > 1 else (),
+        last_retrain=last_retrain(history)
+        or (champion.champion.trained_as_of if champion else None),
+    )
+
+
+def window_summary(window: LoadedWindow, config: ModelConfig) -> dict[str, Any]:
+    """The window part of the decision record."""
+    return {
+        "start": window.window.start.isoformat(),
+        "end": window.window.end.isoformat(),
+        "rows": len(window.frame),
+        "labelled_rows": len(matured(window.frame, config)),
+        "days_present": [d.isoformat() for d in window.days_present],
+        "days_missing": [d.isoformat() for d in window.days_missing],
+        "files": len(window.files),
+    }
+
+
+def new_record(config: ModelConfig, run: RunInfo, forced: bool) -> dict[str, Any]:
+    """The decision record as a run opens it; steps fill it in."""
+    return {
+        "record_version": 1,
+        "model": config.name,
+        "as_of": run.as_of.isoformat(),
+        "mode": run.mode,
+        "metric": config.metric,
+        "forced": forced,
+        "flow_run_id": run.flow_run_id,
+        "mlflow_run_id": run.mlflow_run_id,
+        "config_hash": run.config_hash,
+        "git_commit": run.git_commit,
+        "started_at": run.started_at,
+        "status": "running",
+        "decision": {"action": "none", "reasons": [], "details": {}},
+        "registered_version": None,
+        "promoted": False,
+    }
+
+
+def champion_summary(champion: ChampionState | None, metric_now: float | None) -> dict[str, Any]:
+    if champion is None:
+        return {}
+    return {
+        "version": champion.champion.version,
+        "metric_now": metric_now,
+        "metric_at_promotion": champion.champion.promoted_metric,
+    }
+
+
+def version_tags(record: dict[str, Any]) -> dict[str, Any]:
+    """Tags of a challenger version: window, rows, provenance, both metrics, decision, gate."""
+    training = record.get("training") or {}
+    gate = record.get("gate") or {}
+    champion = record.get("champion") or {}
+    return {
+        "as_of": record["as_of"],
+        "mode": record["mode"],
+        "training_window": f"{training.get('start')}..{training.get('end')}",
+        "holdout_start": training.get("holdout_start"),
+        "train_rows": training.get("train_rows"),
+        "holdout_rows": training.get("holdout_rows"),
+        "config_hash": record["config_hash"],
+        "git_commit": record["git_commit"],
+        "prefect_flow_run_id": record["flow_run_id"],
+        "metric": record["metric"],
+        "challenger_metric": gate.get("challenger_score"),
+        "champion_metric": gate.get("champion_score"),
+        "champion_version": champion.get("version", ""),
+        "decision": record["decision"]["action"],
+        "decision_reasons": record["decision"]["reasons"],
+        "gate": "promote" if gate.get("promote") else "reject",
+        "gate_reasons": gate.get("reasons", []),
+        "gate_gain": gate.get("gain"),
+        "gate_ci_low": gate.get("ci_low"),
+    }
+
+
+def version_description(record: dict[str, Any]) -> str:
+    """Why this version was trained and what the gate said, in a sentence or two."""
+    gate = record.get("gate") or {}
+    reasons = ", ".join(record["decision"]["reasons"])
+    verdict = "passed" if gate.get("promote") else "failed"
+    promotion = (
+        "promoted to champion"
+        if gate.get("promote") and record["mode"] == "auto"
+        else "not promoted (shadow mode)"
+        if gate.get("promote")
+        else "not promoted"
+    )
+    return (
+        f"Trained for the window ending {record['as_of']} because: {reasons}. "
+        f"Gate {verdict} ({', '.join(gate.get('reasons', []))}): challenger "
+        f"{record['metric']} {gate.get('challenger_score')} vs champion "
+        f"{gate.get('champion_score')} on the same holdout; {promotion}."
+    )

@@ -1,0 +1,154 @@
+"""Model metrics, vectorised over many resamples of the rows so a bootstrap stays cheap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+HIGHER_IS_BETTER = {"roc_auc": True, "f1": True, "accuracy": True, "rmse": False, "mae": False}
+METRICS = frozenset(HIGHER_IS_BETTER)
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of `metric` means a better model."""
+    _check_metric(metric)
+    return HIGHER_IS_BETTER[metric]
+
+
+def oriented_gain(metric: str, challenger: float, champion: float) -> float:
+    """How much better the challenger is; positive means better whichever way the metric points."""
+    diff = challenger - champion
+    return diff if higher_is_better(metric) else -diff
+
+
+def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """`metric` of predictions against labels (probabilities of the positive class for roc_auc)."""
+    y_true = np.asarray(y_true)
+    value = float(resample_scorer(metric, y_true, y_pred)(np.arange(y_true.size)[None, :])[0])
+    if np.isnan(value):
+        raise ValueError(f"{metric} is undefined on these {y_true.size} rows")
+    return value
+
+
+def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Binary ROC AUC from ranks (ties count one half), equal to sklearn's roc_auc_score."""
+    return score("roc_auc", y_true, y_score)
+
+
+def resample_scorer(
+    metric: str, y_true: np.ndarray, y_pred: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A function giving `metric` on the rows `rows[j]` for every row j of an index matrix.
+
+    Validation and sorting happen once, here; each call then costs a gather and a count,
+    which is what makes a bootstrap of thousands of resamples cheap. Undefined is NaN.
+    """
+    _check_metric(metric)
+    y_true, y_pred = _pair(y_true, y_pred)
+    if metric == "roc_auc":
+        return _auc_scorer(_positive_class(y_true), _as_float(y_pred))
+    if metric == "f1":
+        return _f1_scorer(_f1_labels(y_true), _f1_labels(y_pred))
+    if metric == "accuracy":
+        correct = (y_true == y_pred).astype(np.float64)
+        return lambda rows: np.asarray(correct[rows].mean(axis=1))
+    error = _as_float(y_pred) - _as_float(y_true)
+    if metric == "mae":
+        absolute = np.abs(error)
+        return lambda rows: np.asarray(absolute[rows].mean(axis=1))
+    squared = error * error
+    return lambda rows: np.asarray(np.sqrt(squared[rows].mean(axis=1)))
+
+
+def prediction_for_metric(model: Any, X: Any, metric: str) -> np.ndarray:
+    """What `metric` scores: the positive-class probability for roc_auc, predictions otherwise."""
+    _check_metric(metric)
+    if metric != "roc_auc":
+        return np.asarray(model.predict(X))
+    proba = np.asarray(model.predict_proba(X))
+    if proba.ndim != 2 or proba.shape[1] != 2:
+        raise ValueError(
+            f"roc_auc needs a binary classifier; predict_proba gave shape {proba.shape}"
+        )
+    return proba[:, 1]
+
+
+def _auc_scorer(positive: np.ndarray, y_score: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Counts positives and negatives per tie group of scores: ranks without sorting again."""
+    _, tie_group = np.unique(y_score, return_inverse=True)
+    width = 2 * (int(tie_group.max()) + 1)
+    key = (tie_group + (width // 2) * ~positive).astype(np.int32 if width < 2**31 else np.intp)
+
+    def auc(rows: np.ndarray) -> np.ndarray:
+        n = rows.shape[0]
+        keys = key[rows]
+        if width * n < 2**31:
+            keys += np.arange(0, width * n, width, dtype=keys.dtype)[:, None]
+        else:
+            keys = keys.astype(np.intp) + np.arange(0, width * n, width)[:, None]
+        counts = np.bincount(keys.ravel(), minlength=width * n).reshape(n, 2, width // 2)
+        pos, neg = counts[:, 0], counts[:, 1]
+        twice_below = np.cumsum(neg, axis=1)
+        twice_below *= 2
+        twice_below -= neg
+        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.einsum("ij,ij->i", pos, twice_below) / (2 * n_pos * n_neg)
+        return np.where((n_pos > 0) & (n_neg > 0), value, np.nan)
+
+    return auc
+
+
+def _f1_scorer(positive: np.ndarray, predicted: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    code = (2 * positive + predicted).astype(np.intp)
+
+    def f1(rows: np.ndarray) -> np.ndarray:
+        n = rows.shape[0]
+        keys = code[rows] + 4 * np.arange(n)[:, None]
+        counts = np.bincount(keys.ravel(), minlength=4 * n).reshape(n, 4)
+        tp, fp, fn = counts[:, 3], counts[:, 1], counts[:, 2]
+        denominator = 2 * tp + fp + fn
+        return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+
+    return f1
+
+
+def _positive_class(y_true: np.ndarray) -> np.ndarray:
+    """Rows of the positive class: the larger label, as predict_proba[:, 1] and sklearn assume."""
+    labels = np.unique(y_true)
+    if labels.size < 2:
+        raise ValueError(f"roc_auc is undefined: y_true holds a single class {labels.tolist()}")
+    if labels.size > 2:
+        raise ValueError(f"roc_auc here is binary only; y_true holds {labels.size} classes")
+    return np.asarray(y_true == labels[1])
+
+
+def _f1_labels(y: np.ndarray) -> np.ndarray:
+    if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
+        raise ValueError("f1 needs binary labels coded 0/1 (or False/True), 1 being positive")
+    return y.astype(bool)
+
+
+def _as_float(values: np.ndarray) -> np.ndarray:
+    out = values.astype(np.float64)
+    if not np.isfinite(out).all():
+        raise ValueError("predictions and labels must be finite numbers")
+    return out
+
+
+def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim != 1 or y_pred.ndim != 1:
+        raise ValueError("y_true and y_pred must be one-dimensional")
+    if y_true.size != y_pred.size:
+        raise ValueError(f"y_true has {y_true.size} rows but y_pred has {y_pred.size}")
+    if y_true.size == 0:
+        raise ValueError("cannot score zero rows")
+    return y_true, y_pred
+
+
+def _check_metric(metric: str) -> None:
+    if metric not in HIGHER_IS_BETTER:
+        raise ValueError(f"unknown metric {metric!r}; one of {sorted(HIGHER_IS_BETTER)}")

@@ -1,0 +1,156 @@
+"""The retrain policy: one pure function from a window's facts to an action with its reasons."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from retrain.config import Thresholds
+
+
+class Action(StrEnum):
+    retrain = "retrain"
+    skip = "skip"
+    keep = "keep"
+
+
+class Reason(StrEnum):
+    no_data = "no_data"
+    invalid_data = "invalid_data"
+    no_champion = "no_champion"
+    forced = "forced"
+    too_few_labels = "too_few_labels"
+    performance_drop = "performance_drop"
+    persistent_drift = "persistent_drift"
+    drift_not_persistent = "drift_not_persistent"
+    cooldown = "cooldown"
+    stable = "stable"
+
+
+@dataclass(frozen=True)
+class PolicyInputs:
+    """What the flow knows about one window when it decides."""
+
+    as_of: date
+    rows: int
+    data_valid: bool
+    has_champion: bool
+    forced: bool
+    labelled_rows: int
+    champion_metric: float | None
+    promoted_metric: float | None
+    higher_is_better: bool
+    dataset_drift: bool
+    drift_history: tuple[bool, ...]
+    last_retrain: date | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An action, the machine-readable reasons for it, and the numbers it was based on."""
+
+    action: Action
+    reasons: tuple[Reason, ...]
+    details: dict[str, Any]
+
+    @property
+    def retrain(self) -> bool:
+        return self.action is Action.retrain
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable record, for tags, artifacts and replay logs."""
+        return {
+            "action": str(self.action),
+            "retrain": self.retrain,
+            "reasons": [str(r) for r in self.reasons],
+            "details": dict(self.details),
+        }
+
+
+def drift_persisted(history: tuple[bool, ...], current: bool, k: int, n: int) -> bool:
+    """Whether dataset drift was seen in at least k of the last n windows, the current included."""
+    if not 1 <= k <= n:
+        raise ValueError(f"need 1 <= k <= n, got k={k}, n={n}")
+    recent = (*history[len(history) - (n - 1) :], current) if n > 1 else (current,)
+    return sum(recent) >= k
+
+
+def performance_drop(inputs: PolicyInputs) -> float | None:
+    """How much worse the champion scores now than at promotion (positive = worse), if known."""
+    now, then = inputs.champion_metric, inputs.promoted_metric
+    if now is None or then is None or not (math.isfinite(now) and math.isfinite(then)):
+        return None
+    drop = then - now if inputs.higher_is_better else now - then
+    # Rounded so that a drop of exactly the threshold is not tipped over it by float error.
+    return round(drop, 12)
+
+
+def decide(inputs: PolicyInputs, thresholds: Thresholds) -> Decision:
+    """Retrain, skip or keep the champion for this window; the first matching rule wins."""
+    details = _details(inputs, thresholds)
+    if inputs.rows == 0:
+        return Decision(Action.skip, (Reason.no_data,), details)
+    if not inputs.data_valid:
+        return Decision(Action.skip, (Reason.invalid_data,), details)
+    if inputs.labelled_rows < thresholds.min_labelled_rows:
+        return Decision(Action.skip, (Reason.too_few_labels,), details)
+    if not inputs.has_champion:
+        return Decision(Action.retrain, (Reason.no_champion,), details)
+    if inputs.forced:
+        return Decision(Action.retrain, (Reason.forced,), details)
+    triggers = _triggers(details, thresholds)
+    days = details["days_since_retrain"]
+    if triggers and days is not None and days < thresholds.cooldown_days:
+        details["suppressed_triggers"] = [str(t) for t in triggers]
+        return Decision(Action.skip, (Reason.cooldown,), details)
+    if triggers:
+        return Decision(Action.retrain, triggers, details)
+    if inputs.dataset_drift:
+        return Decision(Action.keep, (Reason.stable, Reason.drift_not_persistent), details)
+    return Decision(Action.keep, (Reason.stable,), details)
+
+
+def _triggers(details: dict[str, Any], thresholds: Thresholds) -> tuple[Reason, ...]:
+    triggers: list[Reason] = []
+    drop = details["performance_drop"]
+    if drop is not None and drop > thresholds.performance_drop:
+        triggers.append(Reason.performance_drop)
+    if details["drift_persisted"]:
+        triggers.append(Reason.persistent_drift)
+    return tuple(triggers)
+
+
+def _details(inputs: PolicyInputs, thresholds: Thresholds) -> dict[str, Any]:
+    k, n = thresholds.drift.persistence_k, thresholds.drift.persistence_n
+    recent = (*inputs.drift_history, inputs.dataset_drift)[-n:]
+    last = inputs.last_retrain
+    return {
+        "as_of": inputs.as_of.isoformat(),
+        "rows": inputs.rows,
+        "data_valid": inputs.data_valid,
+        "has_champion": inputs.has_champion,
+        "forced": inputs.forced,
+        "labelled_rows": inputs.labelled_rows,
+        "min_labelled_rows": thresholds.min_labelled_rows,
+        "champion_metric": _finite(inputs.champion_metric),
+        "promoted_metric": _finite(inputs.promoted_metric),
+        "higher_is_better": inputs.higher_is_better,
+        "performance_drop": performance_drop(inputs),
+        "performance_drop_threshold": thresholds.performance_drop,
+        "dataset_drift": inputs.dataset_drift,
+        "drift_windows": sum(recent),
+        "windows_considered": len(recent),
+        "persistence_k": k,
+        "persistence_n": n,
+        "drift_persisted": drift_persisted(inputs.drift_history, inputs.dataset_drift, k, n),
+        "last_retrain": last.isoformat() if last else None,
+        "days_since_retrain": (inputs.as_of - last).days if last else None,
+        "cooldown_days": thresholds.cooldown_days,
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

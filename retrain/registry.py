@@ -1,0 +1,187 @@
+"""MLflow registry conventions: versions with tags, a `champion` alias, promotion and rollback."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+CHAMPION = "champion"
+REFERENCE_DIR = "reference"
+REFERENCE_FILE = "reference.parquet"
+SCHEMA_FILE = "schema.json"
+MAX_TAG = 5000
+HISTORY_TAG = "champion_history"
+
+
+class PromotionError(RuntimeError):
+    """The champion moved under us, or the alias did not land where it was set."""
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The version behind the `champion` alias and what was recorded when it was promoted."""
+
+    name: str
+    version: str
+    run_id: str
+    tags: dict[str, str]
+
+    @property
+    def model_uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+    @property
+    def promoted_metric(self) -> float | None:
+        value = self.tags.get("challenger_metric")
+        return float(value) if value not in (None, "", "None") else None
+
+    @property
+    def trained_as_of(self) -> date | None:
+        value = self.tags.get("as_of")
+        return date.fromisoformat(value) if value else None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def tag_value(value: Any) -> str:
+    """A tag value: JSON for structures, truncated to MLflow's tag limit."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= MAX_TAG else text[: MAX_TAG - 3] + "..."
+
+
+def get_champion(client: MlflowClient, name: str) -> Champion | None:
+    """The current champion, or None when the model or its alias does not exist yet."""
+    try:
+        mv = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+    return Champion(name=name, version=str(mv.version), run_id=mv.run_id or "", tags=dict(mv.tags))
+
+
+def ensure_registered_model(client: MlflowClient, name: str, description: str) -> None:
+    """Create the registered model on first use; keep its description current."""
+    try:
+        current = client.get_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        try:
+            client.create_registered_model(name, description=description)
+        except MlflowException as race:
+            if race.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        return
+    if current.description != description:
+        client.update_registered_model(name, description=description)
+
+
+def register_version(
+    client: MlflowClient,
+    name: str,
+    source: str,
+    run_id: str,
+    tags: dict[str, Any],
+    description: str,
+) -> ModelVersion:
+    """Create a model version with every tag set in the same call (never half-tagged)."""
+    return client.create_model_version(
+        name=name,
+        source=source,
+        run_id=run_id,
+        tags={k: tag_value(v) for k, v in tags.items()},
+        description=description,
+    )
+
+
+def promote(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    expected: str | None,
+    reason: str,
+    actor: str = "retrain-loop",
+) -> str | None:
+    """Move `champion` to `version` if it still points at `expected`; returns the old champion.
+
+    Aliases are last-writer-wins, so callers serialise promotions per model (a Prefect
+    concurrency limit); the re-check and the read-back catch anything that slips past that.
+    """
+    current = get_champion(client, name)
+    current_version = current.version if current else None
+    if current_version != expected:
+        raise PromotionError(
+            f"champion of {name} is now v{current_version}, not v{expected} that the challenger "
+            "beat; not promoting"
+        )
+    when = now_iso()
+    client.set_model_version_tag(name, version, "previous_champion", expected or "")
+    client.set_registered_model_alias(name, CHAMPION, version)
+    after = get_champion(client, name)
+    if after is None or after.version != str(version):
+        raise PromotionError(
+            f"champion of {name} is v{after and after.version} after setting v{version}"
+        )
+    record_alias_move(client, name, version, expected, reason, actor, when)
+    return expected
+
+
+def record_alias_move(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    previous: str | None,
+    reason: str,
+    actor: str,
+    when: str,
+) -> None:
+    """Append one alias move to the registered model's history tags (one tag per move)."""
+    history = champion_history(client, name)
+    entry = {
+        "version": str(version),
+        "previous": previous or "",
+        "at": when,
+        "reason": reason,
+        "by": actor,
+    }
+    client.set_registered_model_tag(name, f"{HISTORY_TAG}.{len(history) + 1:05d}", tag_value(entry))
+
+
+def champion_history(client: MlflowClient, name: str) -> list[dict[str, str]]:
+    """Every move of the champion alias, oldest first: version, previous, at, reason, by."""
+    tags = client.get_registered_model(name).tags
+    keys = sorted(k for k in tags if k.startswith(f"{HISTORY_TAG}."))
+    return [json.loads(tags[k]) for k in keys]
+
+
+def log_reference(
+    client: MlflowClient, run_id: str, reference: pd.DataFrame, schema: dict[str, Any]
+) -> None:
+    """Store the drift reference sample and training schema with the run that trains a model."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / REFERENCE_DIR
+        folder.mkdir()
+        reference.to_parquet(folder / REFERENCE_FILE, index=False)
+        (folder / SCHEMA_FILE).write_text(json.dumps(schema, indent=2, sort_keys=True, default=str))
+        client.log_artifacts(run_id, str(folder), REFERENCE_DIR)
+
+
+def load_reference(client: MlflowClient, run_id: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The reference sample and schema stored with a champion's training run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(client.download_artifacts(run_id, REFERENCE_DIR, tmp))
+        frame = pd.read_parquet(local / REFERENCE_FILE)
+        schema = json.loads((local / SCHEMA_FILE).read_text())
+    return frame, schema

@@ -1,0 +1,148 @@
+"""The decision record of one run (JSON for S3 and MLflow) and its markdown summary for Prefect."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date
+from typing import Any
+
+RECORD_VERSION = 1
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|!])")
+
+
+def decision_key(model: str, mode: str, as_of: date, run_id: str) -> str:
+    """Where a run's decision record lives in the loop bucket; sorts by window end."""
+    return f"decisions/{model}/{mode}/{as_of.isoformat()}/{run_id}.json"
+
+
+def decisions_prefix(model: str, mode: str) -> str:
+    return f"decisions/{model}/{mode}/"
+
+
+def report_prefix(model: str, as_of: date, run_id: str) -> str:
+    return f"reports/{model}/{as_of.isoformat()}/{run_id}/"
+
+
+def as_of_of_key(key: str) -> date | None:
+    """The window end encoded in a decision key, or None for a key of another shape."""
+    parts = key.split("/")
+    try:
+        return date.fromisoformat(parts[-2])
+    except (IndexError, ValueError):
+        return None
+
+
+def latest_per_window(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per window end (the last written), oldest window first."""
+    by_day: dict[str, dict[str, Any]] = {}
+    for rec in sorted(records, key=lambda r: (r.get("as_of", ""), r.get("finished_at", ""))):
+        by_day[rec.get("as_of", "")] = rec
+    return [by_day[k] for k in sorted(by_day)]
+
+
+def drift_history(records: list[dict[str, Any]], n: int) -> tuple[bool, ...]:
+    """Dataset-drift verdicts of the last n windows' records, oldest first."""
+    verdicts = [
+        bool((r.get("drift") or {}).get("dataset_drift")) for r in records if r.get("drift")
+    ]
+    return tuple(verdicts[-n:]) if n > 0 else ()
+
+
+def last_retrain(records: list[dict[str, Any]]) -> date | None:
+    """The newest window end at which the loop trained a challenger."""
+    days = [r["as_of"] for r in records if r.get("decision", {}).get("action") == "retrain"]
+    return date.fromisoformat(max(days)) if days else None
+
+
+def md(value: Any) -> str:
+    """Escape a value for markdown (and HTML inside it): data never becomes markup."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(value), quote=False))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return md(value)
+
+
+def headline(record: dict[str, Any]) -> str:
+    """One line: what the run decided and what it did."""
+    decision = record["decision"]
+    reasons = ", ".join(decision["reasons"]) or "-"
+    outcome = ""
+    if record.get("registered_version"):
+        verb = "promoted" if record.get("promoted") else "registered, not promoted"
+        outcome = f"; challenger v{record['registered_version']} {verb}"
+    return (
+        f"{record['model']} window ending {record['as_of']} ({record['mode']}): "
+        f"{decision['action']} ({reasons}){outcome}"
+    )
+
+
+def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
+    """The Prefect artifact: what happened and why, with drift, metrics and links."""
+    lines = [f"# {md(headline(record))}", ""]
+    window = record.get("window", {})
+    lines += [
+        "| window | rows | labelled (matured) | days missing |",
+        "|---|---|---|---|",
+        f"| {_fmt(window.get('start'))} to {_fmt(window.get('end'))} | {_fmt(window.get('rows'))}"
+        f" | {_fmt(window.get('labelled_rows'))} | {_fmt(len(window.get('days_missing', [])))} |",
+        "",
+    ]
+    validation = record.get("validation") or {}
+    if validation.get("problems"):
+        lines += [
+            "## Validation",
+            "",
+            "| severity | code | column | message |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {_fmt(p['severity'])} | {_fmt(p['code'])} | {_fmt(p.get('column'))} "
+            f"| {_fmt(p['message'])} |"
+            for p in validation["problems"]
+        ]
+        lines.append("")
+    drift = record.get("drift")
+    if drift:
+        drifted = ", ".join(drift.get("drifted_columns", [])) or "none"
+        lines += [
+            "## Drift",
+            "",
+            f"Share of drifted columns {_fmt(drift.get('drift_share'))}, dataset drift "
+            f"{_fmt(drift.get('dataset_drift'))}; drifted: {md(drifted)}.",
+            "",
+        ]
+    champion = record.get("champion") or {}
+    gate = record.get("gate") or {}
+    version, metric = _fmt(champion.get("version")), _fmt(record.get("metric"))
+    lines += [
+        "## Metrics",
+        "",
+        "| model | version | metric | value |",
+        "|---|---|---|---|",
+        f"| champion on this window | {version} | {metric} | {_fmt(champion.get('metric_now'))} |",
+        f"| champion at promotion | {version} | {metric} "
+        f"| {_fmt(champion.get('metric_at_promotion'))} |",
+    ]
+    if gate:
+        lines += [
+            f"| champion on holdout | {_fmt(champion.get('version'))} | {_fmt(gate.get('metric'))} "
+            f"| {_fmt(gate.get('champion_score'))} |",
+            f"| challenger on holdout | {_fmt(record.get('registered_version'))} "
+            f"| {_fmt(gate.get('metric'))} | {_fmt(gate.get('challenger_score'))} |",
+            "",
+            f"Gate: {'promote' if gate.get('promote') else 'reject'} "
+            f"({md(', '.join(gate.get('reasons', [])))}); gain {_fmt(gate.get('gain'))}, "
+            f"CI [{_fmt(gate.get('ci_low'))}, {_fmt(gate.get('ci_high'))}], "
+            f"p {_fmt(gate.get('p_value'))}, {_fmt(gate.get('n_rows'))} rows.",
+        ]
+    if record.get("error"):
+        lines += ["", f"Error: {md(record['error'])}"]
+    lines += ["", "## Links", ""]
+    lines += [f"- [{md(label)}]({url})" for label, url in links.items() if url]
+    return "\n".join(lines) + "\n"

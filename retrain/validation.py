@@ -1,0 +1,304 @@
+"""Validate a window of production data against the config and the champion's training schema."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from retrain.config import Columns, Thresholds
+
+SCHEMA_VERSION = 1
+MAX_CATEGORIES = 1000
+MAX_LISTED = 10
+_MAX_LABEL_CLASSES = 50
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding; an error makes the window invalid, a warning is only reported."""
+
+    code: str
+    column: str | None
+    message: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Every problem found in one window."""
+
+    problems: tuple[Problem, ...]
+
+    @property
+    def valid(self) -> bool:
+        """True when no problem is an error."""
+        return not any(p.severity == ERROR for p in self.problems)
+
+    def reasons(self) -> list[str]:
+        """Machine-readable reasons ("code:column", or "code") of the errors."""
+        return [
+            f"{p.code}:{p.column}" if p.column else p.code
+            for p in self.problems
+            if p.severity == ERROR
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "valid": self.valid,
+            "reasons": self.reasons(),
+            "problems": [asdict(p) for p in self.problems],
+        }
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _top_categories(series: pd.Series) -> tuple[list[str], bool]:
+    counts = series.value_counts(dropna=True)
+    counts = counts[counts > 0]
+    return [str(v) for v in counts.index[:MAX_CATEGORIES]], len(counts) > MAX_CATEGORIES
+
+
+def _feature_schema(series: pd.Series, kind: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "kind": kind,
+        "dtype": str(series.dtype),
+        "numeric": _is_numeric(series),
+        "null_rate": float(series.isna().mean()) if len(series) else 0.0,
+    }
+    if kind == "categorical":
+        entry["categories"], entry["categories_truncated"] = _top_categories(series)
+    return entry
+
+
+def _label_schema(series: pd.Series, task: str | None) -> dict[str, Any]:
+    labels = series.dropna()
+    classes: list[str] | None = None
+    if task != "regression" and labels.nunique() <= _MAX_LABEL_CLASSES:
+        classes = sorted(str(v) for v in labels.unique())
+    return {"dtype": str(series.dtype), "classes": classes}
+
+
+def capture_schema(
+    train: pd.DataFrame, columns: Columns, *, task: str | None = None
+) -> dict[str, Any]:
+    """The training data's schema (JSON-serialisable), stored with the model version."""
+    features = {c: _feature_schema(train[c], "numeric") for c in columns.numeric}
+    features |= {c: _feature_schema(train[c], "categorical") for c in columns.categorical}
+    return {
+        "version": SCHEMA_VERSION,
+        "rows": len(train),
+        "features": features,
+        "label": {"name": columns.label, **_label_schema(train[columns.label], task)},
+    }
+
+
+def _problem(code: str, column: str | None, message: str, severity: str = ERROR) -> Problem:
+    return Problem(code=code, column=column, message=message, severity=severity)
+
+
+def _check_columns(df: pd.DataFrame, columns: Columns) -> list[Problem]:
+    required = [columns.id, columns.timestamp, *columns.features, columns.label]
+    problems = [
+        _problem("missing_column", c, f"required column {c!r} is absent")
+        for c in required
+        if c not in df.columns
+    ]
+    if columns.prediction and columns.prediction not in df.columns:
+        problems.append(
+            _problem(
+                "missing_column",
+                columns.prediction,
+                f"prediction column {columns.prediction!r} is absent; no prediction drift",
+                WARNING,
+            )
+        )
+    known = {*required, columns.prediction}
+    problems += [
+        _problem(
+            "unexpected_column", str(c), f"column {c!r} is not in the config; ignored", WARNING
+        )
+        for c in df.columns
+        if c not in known
+    ]
+    return problems
+
+
+def _check_dtype(series: pd.Series, kind: str, expected: dict[str, Any] | None) -> list[Problem]:
+    name = str(series.name)
+    if kind == "numeric" and not pd.api.types.is_numeric_dtype(series):
+        parsed = pd.to_numeric(series.dropna().head(1000), errors="coerce")
+        hint = " (numbers stored as strings?)" if len(parsed) and parsed.notna().all() else ""
+        trained = f", trained as {expected['dtype']}" if expected else ""
+        msg = f"numeric feature {name!r} has dtype {series.dtype}{trained}{hint}"
+        return [_problem("dtype_changed", name, msg)]
+    if kind == "categorical" and expected and not expected["numeric"] and _is_numeric(series):
+        msg = (
+            f"categorical feature {name!r} is now numeric ({series.dtype}), "
+            f"trained as {expected['dtype']}; its values are compared as text"
+        )
+        return [_problem("dtype_changed", name, msg, WARNING)]
+    return []
+
+
+def _check_nulls(
+    series: pd.Series, thresholds: Thresholds, expected: dict[str, Any] | None
+) -> list[Problem]:
+    name, rate = str(series.name), float(series.isna().mean())
+    if rate == 1.0:
+        return [_problem("all_null", name, f"feature {name!r} is null in all {len(series)} rows")]
+    if rate > thresholds.max_null_rate:
+        limit = thresholds.max_null_rate
+        msg = f"feature {name!r} is {rate:.1%} null, above max_null_rate {limit:.1%}"
+        return [_problem("null_rate", name, msg)]
+    if expected is not None:
+        limit = expected["null_rate"] + thresholds.max_null_rate_increase
+        if rate > limit:
+            msg = (
+                f"feature {name!r} is {rate:.1%} null, was {expected['null_rate']:.1%} in "
+                f"training; more than max_null_rate_increase "
+                f"{thresholds.max_null_rate_increase:.1%} above it"
+            )
+            return [_problem("null_rate", name, msg)]
+    return []
+
+
+def _check_categories(
+    series: pd.Series, thresholds: Thresholds, expected: dict[str, Any]
+) -> list[Problem]:
+    name, seen = str(series.name), set(expected["categories"])
+    counts = series.value_counts(dropna=True)
+    counts = counts[counts > 0]
+    unseen = counts[[str(v) not in seen for v in counts.index]]
+    if unseen.empty:
+        return []
+    share = float(unseen.sum() / counts.sum())
+    listed = ", ".join(repr(str(v)) for v in unseen.index[:MAX_LISTED])
+    msg = (
+        f"feature {name!r}: {int(unseen.sum())} of {int(counts.sum())} non-null rows "
+        f"({share:.1%}) hold values unseen in training ({len(unseen)} distinct): {listed}"
+    )
+    too_many = share > thresholds.max_unseen_category_share
+    if too_many and expected.get("categories_truncated"):
+        msg += f" (training kept only its top {MAX_CATEGORIES} categories)"
+        too_many = False
+    elif too_many:
+        msg += f"; above max_unseen_category_share {thresholds.max_unseen_category_share:.1%}"
+    return [_problem("unseen_categories", name, msg, ERROR if too_many else WARNING)]
+
+
+def _check_features(
+    df: pd.DataFrame, columns: Columns, thresholds: Thresholds, schema: dict[str, Any] | None
+) -> list[Problem]:
+    expected_features: dict[str, Any] = (schema or {}).get("features", {})
+    problems: list[Problem] = []
+    kinds = [(c, "numeric") for c in columns.numeric] + [
+        (c, "categorical") for c in columns.categorical
+    ]
+    for column, kind in kinds:
+        if column not in df.columns:
+            continue
+        series, expected = df[column], expected_features.get(column)
+        problems += _check_dtype(series, kind, expected)
+        nulls = _check_nulls(series, thresholds, expected)
+        problems += nulls
+        if kind == "categorical" and expected and "categories" in expected and not nulls:
+            problems += _check_categories(series, thresholds, expected)
+    return problems
+
+
+def _parse_timestamps(series: pd.Series) -> pd.Series | None:
+    """Timestamps as UTC datetimes (naive values read as UTC); None when not datetimes at all."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.tz_localize("UTC") if series.dt.tz is None else series.dt.tz_convert("UTC")
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return None
+    parsed = pd.to_datetime(series, errors="coerce", utc=True, format="ISO8601")
+    retry = parsed.isna() & series.notna()
+    if retry.any():
+        parsed[retry] = pd.to_datetime(series[retry], errors="coerce", utc=True, format="mixed")
+    return parsed
+
+
+def _as_utc(moment: datetime) -> pd.Timestamp:
+    ts = pd.Timestamp(moment)
+    return ts.tz_localize(UTC) if ts.tz is None else ts.tz_convert(UTC)
+
+
+def _check_timestamps(
+    series: pd.Series, window_start: datetime | None, window_end: datetime | None
+) -> list[Problem]:
+    name = str(series.name)
+    parsed = _parse_timestamps(series)
+    if parsed is None:
+        msg = f"timestamp column {name!r} has dtype {series.dtype}; expected datetimes"
+        return [_problem("bad_timestamp", name, msg)]
+    bad = parsed.isna() & series.notna()
+    if bad.any():
+        example = series[bad].iloc[0]
+        count = int(bad.sum())
+        msg = f"{count} of {len(series)} values of {name!r} are not datetimes, e.g. {example!r}"
+        return [_problem("bad_timestamp", name, msg)]
+    outside = pd.Series(False, index=series.index)
+    if window_start is not None:
+        outside |= parsed < _as_utc(window_start)
+    if window_end is not None:
+        outside |= parsed >= _as_utc(window_end)
+    if not outside.any():
+        return []
+    msg = (
+        f"{int(outside.sum())} of {len(series)} rows have {name!r} outside "
+        f"[{window_start}, {window_end})"
+    )
+    return [_problem("timestamp_outside_window", name, msg, WARNING)]
+
+
+def _check_rows(df: pd.DataFrame, columns: Columns, thresholds: Thresholds) -> list[Problem]:
+    problems = []
+    if len(df) < thresholds.min_rows:
+        msg = f"the window has {len(df)} rows, fewer than min_rows {thresholds.min_rows}"
+        problems.append(_problem("too_few_rows", None, msg))
+    if columns.id in df.columns:
+        duplicates = int(df[columns.id].duplicated().sum())
+        if duplicates:
+            msg = f"{duplicates} rows repeat an earlier {columns.id!r}"
+            problems.append(_problem("duplicate_ids", columns.id, msg, WARNING))
+    return problems
+
+
+def _check_label(series: pd.Series, task: str | None) -> list[Problem]:
+    if task != "classification":
+        return []
+    classes = series.dropna().unique()
+    if len(classes) != 1:
+        return []
+    name = str(series.name)
+    msg = f"all {int(series.notna().sum())} non-null labels of {name!r} are {str(classes[0])!r}"
+    return [_problem("single_class", name, msg, WARNING)]
+
+
+def validate_window(
+    df: pd.DataFrame,
+    columns: Columns,
+    thresholds: Thresholds,
+    schema: dict[str, Any] | None,
+    *,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    task: str | None = None,
+) -> ValidationReport:
+    """Every problem of a window; with no schema (no champion yet) only the config is checked."""
+    problems = _check_rows(df, columns, thresholds)
+    problems += _check_columns(df, columns)
+    if columns.timestamp in df.columns:
+        problems += _check_timestamps(df[columns.timestamp], window_start, window_end)
+    problems += _check_features(df, columns, thresholds, schema)
+    if columns.label in df.columns:
+        problems += _check_label(df[columns.label], task)
+    return ValidationReport(problems=tuple(problems))

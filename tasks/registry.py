@@ -1,0 +1,81 @@
+"""Tasks over the MLflow registry: read the champion, register a challenger, move the alias."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_client, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
+
+from retrain import registry
+from retrain.clients import mlflow_client
+from retrain.config import ModelConfig
+from retrain.loop import ChampionState
+from retrain.model_io import load_sklearn_model
+from retrain.settings import Settings
+
+PROMOTION_WAIT_SECONDS = 120.0
+
+
+def promotion_lock(model: str) -> str:
+    """The Prefect global concurrency limit (1 slot) serialising one model's promotions."""
+    return f"promote-{model}"
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | None:
+    """The champion with its model (loaded without pickle), reference sample and schema."""
+    client = mlflow_client(settings)
+    champion = registry.get_champion(client, config.name)
+    if champion is None:
+        get_run_logger().info("no champion for %s yet", config.name)
+        return None
+    reference, schema = registry.load_reference(client, champion.run_id)
+    model = load_sklearn_model(champion.model_uri)
+    get_run_logger().info("champion of %s is v%s", config.name, champion.version)
+    return ChampionState(champion=champion, model=model, reference=reference, schema=schema)
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+def register_challenger(
+    settings: Settings,
+    config: ModelConfig,
+    source: str,
+    run_id: str,
+    tags: dict[str, Any],
+    description: str,
+) -> str:
+    """Register the challenger as a new version, all tags set at creation."""
+    client = mlflow_client(settings)
+    registry.ensure_registered_model(client, config.name, model_description(config))
+    version = registry.register_version(client, config.name, source, run_id, tags, description)
+    get_run_logger().info("registered %s v%s", config.name, version.version)
+    return str(version.version)
+
+
+@task(cache_policy=NO_CACHE)
+def promote_challenger(
+    settings: Settings, config: ModelConfig, version: str, expected: str | None, reason: str
+) -> str | None:
+    """Move `champion` to the challenger under a per-model lock, re-checking who it beat."""
+    name = promotion_lock(config.name)
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(name, limit=1)
+    with concurrency(name, occupy=1, strict=True, timeout_seconds=PROMOTION_WAIT_SECONDS):
+        previous = registry.promote(mlflow_client(settings), config.name, version, expected, reason)
+    get_run_logger().info("champion of %s: v%s -> v%s", config.name, previous or "-", version)
+    return previous
+
+
+def model_description(config: ModelConfig) -> str:
+    """The registered model's description: what it predicts and from which config."""
+    cols = config.columns
+    text = config.description or f"{config.task} model predicting {cols.label}"
+    return (
+        f"{text}\n\nPredicts `{cols.label}` ({config.task}, metric {config.metric}) from "
+        f"{len(cols.numeric)} numeric and {len(cols.categorical)} categorical features of "
+        f"s3://{config.data.bucket}/{config.data.prefix}/. Config `{config.name}` "
+        f"(hash {config.config_hash()}); managed by the retrain loop: the `champion` alias is "
+        "what production serves."
+    )

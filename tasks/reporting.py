@@ -1,0 +1,116 @@
+"""Tasks that open the run's records and close them: MLflow run, S3 decision record, artifact."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from retrain import data, reporting
+from retrain.clients import mlflow_client, s3_client
+from retrain.config import ModelConfig
+from retrain.loop import RunInfo, git_commit
+from retrain.registry import now_iso, tag_value
+from retrain.settings import Settings
+
+
+def experiment_name(model: str) -> str:
+    return f"retrain-loop/{model}"
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+def start_run(settings: Settings, config: ModelConfig, as_of: date, mode: str) -> RunInfo:
+    """Open the MLflow run that records this loop execution."""
+    client = mlflow_client(settings)
+    name = experiment_name(config.name)
+    experiment = client.get_experiment_by_name(name)
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment(name)
+    flow_run_id = str(flow_run.get_id() or "local")
+    info = RunInfo(
+        model=config.name,
+        as_of=as_of,
+        mode=mode,
+        mlflow_run_id="",
+        experiment_id=experiment_id,
+        flow_run_id=flow_run_id,
+        config_hash=config.config_hash(),
+        git_commit=git_commit(),
+        started_at=now_iso(),
+    )
+    run = client.create_run(
+        experiment_id,
+        run_name=f"{config.name}-{as_of.isoformat()}-{mode}",
+        tags={
+            "as_of": as_of.isoformat(),
+            "mode": mode,
+            "prefect_flow_run_id": flow_run_id,
+            "config_hash": info.config_hash,
+            "git_commit": info.git_commit,
+        },
+    )
+    client.log_param(run.info.run_id, "as_of", as_of.isoformat())
+    return RunInfo(**{**info.__dict__, "mlflow_run_id": run.info.run_id})
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+def record_decision(settings: Settings, run: RunInfo, record: dict[str, Any]) -> str:
+    """Write the decision record to S3 and the MLflow run (tags, metrics, JSON); close the run."""
+    key = reporting.decision_key(run.model, run.mode, run.as_of, run.flow_run_id)
+    record = {**record, "finished_at": now_iso(), "record_key": key}
+    client = mlflow_client(settings)
+    rid = run.mlflow_run_id
+    client.log_dict(rid, record, "decision.json")
+    decision = record["decision"]
+    client.set_tag(rid, "decision", decision["action"])
+    client.set_tag(rid, "decision_reasons", tag_value(decision["reasons"]))
+    client.set_tag(rid, "status", record["status"])
+    for name, value in _metrics(record).items():
+        client.log_metric(rid, name, value)
+    data.put_json(s3_client(settings), settings.loop_bucket, key, record)
+    client.set_terminated(rid, "FINISHED" if record["status"] == "completed" else "FAILED")
+    get_run_logger().info(reporting.headline(record))
+    return data.s3_uri(settings.loop_bucket, key)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_summary(
+    settings: Settings,
+    run: RunInfo,
+    record: dict[str, Any],
+    record_uri: str,
+    report_links: dict[str, str],
+) -> None:
+    """A Prefect markdown artifact: what happened and why, with links."""
+    mlflow_ui = settings.mlflow_tracking_uri.rstrip("/")
+    links = {
+        "MLflow run": f"{mlflow_ui}/#/experiments/{run.experiment_id}/runs/{run.mlflow_run_id}",
+        "registered model": f"{mlflow_ui}/#/models/{run.model}",
+        "Evidently drift report (HTML)": report_links.get("html", ""),
+        "drift report (JSON)": report_links.get("json", ""),
+        "decision record": record_uri,
+    }
+    create_markdown_artifact(
+        key=f"{run.model}-decision".lower().replace("_", "-").replace(".", "-"),
+        markdown=reporting.markdown(record, links),
+        description=reporting.headline(record),
+    )
+
+
+def _metrics(record: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    drift = record.get("drift") or {}
+    if drift.get("drift_share") is not None:
+        out["drift_share"] = float(drift["drift_share"])
+    champion = record.get("champion") or {}
+    if champion.get("metric_now") is not None:
+        out[f"champion_{record['metric']}"] = float(champion["metric_now"])
+    gate = record.get("gate") or {}
+    for side in ("champion", "challenger"):
+        if gate.get(f"{side}_score") is not None:
+            out[f"gate_{side}_{record['metric']}"] = float(gate[f"{side}_score"])
+    out["rows"] = float((record.get("window") or {}).get("rows", 0))
+    return out
