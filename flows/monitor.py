@@ -20,7 +20,7 @@ from retrain.loop import (
     window_summary,
 )
 from retrain.settings import get_settings
-from tasks.data import load_history, load_window
+from tasks.data import check_buckets, load_history, load_window
 from tasks.drift import measure_drift
 from tasks.evaluation import evaluate_champion
 from tasks.gate import gate_challenger
@@ -50,6 +50,7 @@ def monitor_and_retrain(
     config = load_model_config(settings.config_dir, model)
     as_of = as_of or datetime.now(UTC).date()
     mode = "shadow" if shadow or config.mode is Mode.shadow else "auto"
+    check_buckets(settings, config)
     run = start_run(settings, config, as_of, mode)
     record = new_record(config, run, force_retrain)
     links: dict[str, str] = {}
@@ -103,9 +104,10 @@ def monitor_and_retrain(
         record["status"] = "completed"
     except Exception as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-        publish_summary(settings, run, record, record_decision(settings, run, record), links)
+        publish_summary(settings, run, record_decision(settings, run, record), links)
         raise
-    publish_summary(settings, run, record, record_decision(settings, run, record), links)
+    record = record_decision(settings, run, record)
+    publish_summary(settings, run, record, links)
     if not validation.valid:
         raise InvalidDataError(
             f"window ending {as_of} of {model} is invalid, nothing trained: "

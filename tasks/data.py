@@ -5,18 +5,48 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import task
+from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
 
 from retrain import data, reporting
 from retrain.clients import s3_client
-from retrain.config import ModelConfig
-from retrain.data import LoadedWindow, Window
+from retrain.config import ConfigError, ModelConfig
+from retrain.data import DataError, LoadedWindow, Window
 from retrain.settings import Settings
 from retrain.training import mask_immature_labels
 
 
-@task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+def retry_unless_bad_data(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry I/O failures, never data or config errors: they fail the same way every time."""
+    return not isinstance(state.result(raise_on_failure=False), DataError | ConfigError)
+
+
+@task(
+    retries=2,
+    retry_delay_seconds=[2, 5],
+    retry_condition_fn=retry_unless_bad_data,
+    cache_policy=NO_CACHE,
+)
+def check_buckets(settings: Settings, config: ModelConfig) -> None:
+    """Fail before any side effect when the data or loop bucket does not exist."""
+    named = {
+        config.data.bucket: f"data.bucket of model config {config.name!r}",
+        settings.loop_bucket: "RETRAIN_LOOP_BUCKET (settings.loop_bucket)",
+    }
+    missing = data.missing_buckets(s3_client(settings), list(named))
+    if missing:
+        raise ConfigError(
+            "; ".join(f"bucket {b!r} named by {named[b]} does not exist" for b in missing)
+        )
+
+
+@task(
+    retries=3,
+    retry_delay_seconds=[2, 5, 15],
+    retry_condition_fn=retry_unless_bad_data,
+    cache_policy=NO_CACHE,
+)
 def load_window(
     settings: Settings, config: ModelConfig, window: Window, as_of: date
 ) -> LoadedWindow:

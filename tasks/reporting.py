@@ -57,10 +57,11 @@ def start_run(settings: Settings, config: ModelConfig, as_of: date, mode: str) -
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
-def record_decision(settings: Settings, run: RunInfo, record: dict[str, Any]) -> str:
+def record_decision(settings: Settings, run: RunInfo, record: dict[str, Any]) -> dict[str, Any]:
     """Write the decision record to S3 and the MLflow run (tags, metrics, JSON); close the run."""
     key = reporting.decision_key(run.model, run.mode, run.as_of, run.flow_run_id)
-    record = {**record, "finished_at": now_iso(), "record_key": key}
+    uri = data.s3_uri(settings.loop_bucket, key)
+    record = {**record, "finished_at": now_iso(), "record_key": key, "record_uri": uri}
     client = mlflow_client(settings)
     rid = run.mlflow_run_id
     client.log_dict(rid, record, "decision.json")
@@ -73,16 +74,12 @@ def record_decision(settings: Settings, run: RunInfo, record: dict[str, Any]) ->
     data.put_json(s3_client(settings), settings.loop_bucket, key, record)
     client.set_terminated(rid, "FINISHED" if record["status"] == "completed" else "FAILED")
     get_run_logger().info(reporting.headline(record))
-    return data.s3_uri(settings.loop_bucket, key)
+    return record
 
 
 @task(cache_policy=NO_CACHE)
 def publish_summary(
-    settings: Settings,
-    run: RunInfo,
-    record: dict[str, Any],
-    record_uri: str,
-    report_links: dict[str, str],
+    settings: Settings, run: RunInfo, record: dict[str, Any], report_links: dict[str, str]
 ) -> None:
     """A Prefect markdown artifact: what happened and why, with links."""
     mlflow_ui = settings.mlflow_tracking_uri.rstrip("/")
@@ -91,7 +88,7 @@ def publish_summary(
         "registered model": f"{mlflow_ui}/#/models/{run.model}",
         "Evidently drift report (HTML)": report_links.get("html", ""),
         "drift report (JSON)": report_links.get("json", ""),
-        "decision record": record_uri,
+        "decision record": record["record_uri"],
     }
     create_markdown_artifact(
         key=f"{run.model}-decision".lower().replace("_", "-").replace(".", "-"),
