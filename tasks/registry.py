@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import get_client, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import concurrency
 
 from retrain import registry
 from retrain.clients import mlflow_client
@@ -14,13 +13,6 @@ from retrain.config import ModelConfig
 from retrain.loop import ChampionState
 from retrain.model_io import load_sklearn_model
 from retrain.settings import Settings
-
-PROMOTION_WAIT_SECONDS = 120.0
-
-
-def promotion_lock(model: str) -> str:
-    """The Prefect global concurrency limit (1 slot) serialising one model's promotions."""
-    return f"promote-{model}"
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
@@ -58,12 +50,10 @@ def register_challenger(
 def promote_challenger(
     settings: Settings, config: ModelConfig, version: str, expected: str | None, reason: str
 ) -> str | None:
-    """Move `champion` to the challenger under a per-model lock, re-checking who it beat."""
-    name = promotion_lock(config.name)
-    with get_client(sync_client=True) as client:
-        client.upsert_global_concurrency_limit_by_name(name, limit=1)
-    with concurrency(name, occupy=1, strict=True, timeout_seconds=PROMOTION_WAIT_SECONDS):
-        previous = registry.promote(mlflow_client(settings), config.name, version, expected, reason)
+    """Move `champion` to the challenger, re-checking that it still beats the current champion.
+
+    The flow holds the model's lock (tasks/locks.py) around the whole run."""
+    previous = registry.promote(mlflow_client(settings), config.name, version, expected, reason)
     get_run_logger().info("champion of %s: v%s -> v%s", config.name, previous or "-", version)
     return previous
 
