@@ -204,3 +204,26 @@ def load_reference_stats(client: MlflowClient, run_id: str) -> ReferenceStats | 
     with tempfile.TemporaryDirectory() as tmp:
         local = client.download_artifacts(run_id, f"{REFERENCE_DIR}/{STATS_FILE}", tmp)
         return ReferenceStats.from_json(Path(local).read_text())
+
+
+def rollback(client: MlflowClient, name: str, reason: str, actor: str) -> tuple[str, str]:
+    """Move `champion` back to the version it replaced; returns (from, to). Refuses clearly
+    when there is no champion or the champion replaced nobody."""
+    current = get_champion(client, name)
+    if current is None:
+        raise PromotionError(f"{name} has no champion: nothing to roll back")
+    target = current.tags.get("previous_champion", "")
+    if not target:
+        raise PromotionError(
+            f"champion v{current.version} of {name} replaced no earlier champion: nothing to "
+            "roll back to"
+        )
+    client.get_model_version(name, target)  # raises when the version was deleted
+    client.set_registered_model_alias(name, CHAMPION, target)
+    after = get_champion(client, name)
+    if after is None or after.version != target:
+        raise PromotionError(f"champion of {name} is v{after and after.version}, not v{target}")
+    record_alias_move(
+        client, name, target, current.version, f"rollback: {reason}", actor, now_iso()
+    )
+    return current.version, target
