@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -120,9 +121,16 @@ def _localstack_ready(base: str) -> bool:
     return bool(state.get("completed"))
 
 
-def _worker_online(api: str) -> bool:
+def _worker_online(api: str, pidfile: Path) -> bool:
+    """A worker of the pool has sent a heartbeat since our worker process was started."""
+    if not pidfile.exists():
+        return False
+    started = datetime.fromtimestamp(pidfile.stat().st_mtime, UTC)
     status, workers = _post_json(f"{api}/work_pools/{WORK_POOL}/workers/filter", {})
-    return status == 200 and any(w.get("status") == "ONLINE" for w in workers or [])
+    return status == 200 and any(
+        w.get("status") == "ONLINE" and datetime.fromisoformat(w["last_heartbeat_time"]) >= started
+        for w in workers or []
+    )
 
 
 def _create_work_pool(api: str) -> None:
@@ -219,7 +227,7 @@ def services(settings: Settings) -> list[Service]:
                 "--type",
                 "process",
             ],
-            lambda: _worker_online(api),
+            lambda: _worker_online(api, STATE / "worker.pid"),
             env={**base_env, **bucket_env, "RETRAIN_PROJECT_DIR": str(ROOT)},
             before_start=lambda: _create_work_pool(api),
         ),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from prefect import get_client
 from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists
 
 LOCK_WAIT_SECONDS = 1800.0
 
@@ -21,7 +22,8 @@ def model_lock(model: str, timeout_seconds: float = LOCK_WAIT_SECONDS) -> Iterat
     promote. The limit is created on first use; `strict` makes a missing limit an error rather
     than the silent no-op Prefect gives by default."""
     name = lock_name(model)
-    with get_client(sync_client=True) as client:
+    # a concurrent run of the same model may create it between upsert's read and its create
+    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
         client.upsert_global_concurrency_limit_by_name(name, limit=1)
     with concurrency(name, occupy=1, strict=True, timeout_seconds=timeout_seconds):
         yield

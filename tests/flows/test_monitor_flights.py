@@ -6,24 +6,20 @@ challenger, a broken window and shadow mode, each checking the registry as a use
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from flows.monitor import monitor_and_retrain
 from retrain import data, registry
-from retrain.config import load_config
-from retrain.flights import flights_frame, seed_flights
+from retrain.flights import flights_frame
 from retrain.loop import InvalidDataError
 from retrain.settings import Settings
+from tests.flows.conftest import FlightsModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-FLIGHTS_CONFIG = Path(__file__).resolve().parents[2] / "deployments" / "flights_delay.yaml"
 REQUIRED_TAGS = {
     "as_of",
     "training_window",
@@ -42,19 +38,8 @@ REQUIRED_TAGS = {
 
 
 @pytest.fixture(scope="module")
-def model(stack: Settings, s3: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private copy of the flights model: own name, own S3 prefix, seeded January-July."""
-    suffix = uuid.uuid4().hex[:8]
-    raw = yaml.safe_load(FLIGHTS_CONFIG.read_text())
-    raw["name"] = f"flights_test_{suffix}"
-    raw["data"]["prefix"] = f"tests/flights-{suffix}"
-    config_dir = tmp_path_factory.mktemp("configs")
-    (config_dir / "model.yaml").write_text(yaml.safe_dump(raw))
-    config = load_config(config_dir / "model.yaml")
-    seed_flights(s3, config.data, date(2013, 1, 1), date(2013, 8, 1))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RETRAIN_CONFIG_DIR", str(config_dir))
-        yield config.name
+def model(model_env: FlightsModel) -> str:
+    return model_env.name
 
 
 def _champion(mlflow: Any, name: str) -> registry.Champion | None:
@@ -104,15 +89,16 @@ def test_degraded_summer_window_retrains_and_moves_the_alias(model: str, mlflow:
 
 
 def test_losing_challenger_is_registered_not_promoted(
-    model: str, mlflow: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    model: str,
+    model_env: FlightsModel,
+    mlflow: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    import os
-
-    source = next(Path(os.environ["RETRAIN_CONFIG_DIR"]).glob("*.yaml"))
-    raw = yaml.safe_load(source.read_text())
-    raw["estimator"] = {"class_path": "sklearn.dummy.DummyClassifier", "params": {}}
-    (tmp_path / "model.yaml").write_text(yaml.safe_dump(raw))
-    monkeypatch.setenv("RETRAIN_CONFIG_DIR", str(tmp_path))
+    dummy = {"class_path": "sklearn.dummy.DummyClassifier", "params": {}}
+    monkeypatch.setenv(
+        "RETRAIN_CONFIG_DIR", str(model_env.write_variant(tmp_path, estimator=dummy))
+    )
 
     record = monitor_and_retrain(model, as_of=date(2013, 7, 8), force_retrain=True)
     assert record["decision"]["reasons"] == ["forced"]
@@ -127,11 +113,9 @@ def test_losing_challenger_is_registered_not_promoted(
 
 
 def test_missing_feature_column_fails_and_keeps_the_champion(
-    model: str, mlflow: Any, s3: Any, stack: Settings
+    model: str, model_env: FlightsModel, mlflow: Any, s3: Any, stack: Settings
 ) -> None:
-    import os
-
-    config = load_config(next(Path(os.environ["RETRAIN_CONFIG_DIR"]).glob("*.yaml")))
+    config = model_env.config
     frame = flights_frame()
     start = date(2013, 7, 15)
     for offset in range(7):

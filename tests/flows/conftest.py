@@ -1,0 +1,63 @@
+"""A private copy of the flights model per test module: own name, own S3 prefix, own configs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from retrain.config import ModelConfig, load_config
+from retrain.flights import seed_flights
+from retrain.settings import Settings
+
+FLIGHTS_CONFIG = Path(__file__).resolve().parents[2] / "deployments" / "flights_delay.yaml"
+
+
+@dataclass(frozen=True)
+class FlightsModel:
+    name: str
+    config_dir: Path
+    config: ModelConfig
+
+    def write_variant(self, folder: Path, **changes: Any) -> Path:
+        """A config folder holding this model's config with top-level keys replaced."""
+        raw = yaml.safe_load((self.config_dir / "model.yaml").read_text())
+        raw.update(changes)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "model.yaml").write_text(yaml.safe_dump(raw))
+        return folder
+
+
+@pytest.fixture(scope="module")
+def flights_model(
+    stack: Settings, s3: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], FlightsModel]:
+    """Make a flights model named `<prefix>_<random>` seeded with January-July 2013."""
+
+    def make(prefix: str) -> FlightsModel:
+        suffix = uuid.uuid4().hex[:8]
+        raw = yaml.safe_load(FLIGHTS_CONFIG.read_text())
+        raw["name"] = f"{prefix}_{suffix}"
+        raw["data"]["prefix"] = f"tests/{prefix}-{suffix}"
+        config_dir = tmp_path_factory.mktemp(f"{prefix}-configs")
+        (config_dir / "model.yaml").write_text(yaml.safe_dump(raw))
+        config = load_config(config_dir / "model.yaml")
+        seed_flights(s3, config.data, date(2013, 1, 1), date(2013, 8, 1))
+        return FlightsModel(config.name, config_dir, config)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def model_env(flights_model: Callable[[str], FlightsModel]) -> Iterator[FlightsModel]:
+    """One flights model for the module, with RETRAIN_CONFIG_DIR pointing at its config."""
+    model = flights_model("flights_test")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RETRAIN_CONFIG_DIR", str(model.config_dir))
+        yield model

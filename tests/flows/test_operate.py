@@ -1,0 +1,216 @@
+"""Operating the loop through the real Prefect server and worker, and the MLflow registry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.monitor import monitor_and_retrain
+from flows.operate import champion_history, replay, rollback
+from retrain import data, registry
+from retrain.registry import PromotionError
+from retrain.settings import Settings
+from tests.flows.conftest import FlightsModel
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+WEBHOOK_SECRET = "hook-SECRET-5d1e"
+AWS_SECRET = "aws-SECRET-77c2"
+
+
+def _deploy() -> None:
+    out = subprocess.run(
+        [sys.executable, "scripts/deploy.py"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+async def _schedules(name: str) -> list[Any]:
+    from prefect import get_client
+
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(name)
+        return await client.read_deployment_schedules(deployment.id)
+
+
+def test_prefect_yaml_matches_the_configs() -> None:
+    out = subprocess.run(
+        [sys.executable, "scripts/deploy.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def test_redeploy_keeps_one_schedule_per_deployment(stack: Settings) -> None:
+    import asyncio
+
+    _deploy()
+    _deploy()
+    assert len(asyncio.run(_schedules("monitor-and-retrain/flights_delay"))) == 1
+    assert asyncio.run(_schedules("monitor-and-retrain/flights_delay-retrain-now")) == []
+    assert asyncio.run(_schedules("replay/flights_delay")) == []
+
+
+def test_deployment_run_on_the_worker_records_artifacts_and_registry(
+    flights_model: Callable[[str], FlightsModel], mlflow: Any, stack: Settings
+) -> None:
+    import asyncio
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+    from prefect.deployments import run_deployment
+
+    model = flights_model("deployed")
+    flow_run = run_deployment(
+        "monitor-and-retrain/flights_delay",
+        parameters={"model": model.name, "as_of": "2013-03-04"},
+        job_variables={"env": {"RETRAIN_CONFIG_DIR": str(model.config_dir)}},
+        timeout=600,
+        as_subflow=False,
+    )
+    assert flow_run.state is not None and flow_run.state.is_completed(), flow_run.state
+
+    async def artifacts() -> list[Any]:
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id])
+                )
+            )
+
+    found = asyncio.run(artifacts())
+    markdown = [a for a in found if a.type == "markdown"]
+    assert markdown and "no\\_champion" in markdown[0].data and "MLflow run" in markdown[0].data
+    champion = registry.get_champion(mlflow, model.name)
+    assert champion is not None and champion.version == "1"
+    assert champion.tags["prefect_flow_run_id"] == str(flow_run.id)
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A local Slack-compatible receiver that keeps every message and raw body it gets."""
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"path": self.path, "raw": body.decode(), **json.loads(body)})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/services/{WEBHOOK_SECRET}", received
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def promoted_twice(
+    flights_model: Callable[[str], FlightsModel],
+    webhook: tuple[str, list[dict[str, Any]]],
+) -> Iterator[tuple[FlightsModel, list[dict[str, Any]]]]:
+    """A model with v1 (bootstrap) then v2 promoted on the degraded summer, with a webhook."""
+    model = flights_model("operated")
+    url, _ = webhook
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RETRAIN_CONFIG_DIR", str(model.config_dir))
+        mp.setenv("RETRAIN_WEBHOOK_URL", url)
+        mp.setenv("RETRAIN_AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+        records = [
+            monitor_and_retrain(model.name, as_of=date(2013, 3, 4)),
+            monitor_and_retrain(model.name, as_of=date(2013, 7, 1)),
+        ]
+        assert [r["promoted"] for r in records] == [True, True]
+        yield model, records
+
+
+def test_webhook_gets_one_message_per_event_and_no_secret(
+    promoted_twice: tuple[FlightsModel, list[dict[str, Any]]],
+    webhook: tuple[str, list[dict[str, Any]]],
+) -> None:
+    _, records = promoted_twice
+    _, received = webhook
+    events = [(m["as_of"], m["event"]) for m in received]
+    summer_drift = [("2013-07-01", "drift")] if records[1]["drift"]["dataset_drift"] else []
+    assert events == [
+        ("2013-03-04", "retrain"),
+        ("2013-03-04", "promotion"),
+        *summer_drift,
+        ("2013-07-01", "retrain"),
+        ("2013-07-01", "promotion"),
+    ]
+    assert all(m["text"].startswith("[retrain-loop]") for m in received)
+    for message in received:
+        assert WEBHOOK_SECRET not in message["raw"] and AWS_SECRET not in message["raw"]
+    assert all(AWS_SECRET not in json.dumps(r) for r in records)
+
+
+def test_rollback_round_trip_and_history(
+    promoted_twice: tuple[FlightsModel, list[dict[str, Any]]], mlflow: Any
+) -> None:
+    model, _ = promoted_twice
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RETRAIN_CONFIG_DIR", str(model.config_dir))
+        moved = rollback(model.name, reason="bad complaints from ops", requested_by="alice")
+        assert (moved["from"], moved["to"]) == ("2", "1")
+        assert registry.get_champion(mlflow, model.name).version == "1"  # type: ignore[union-attr]
+        rows = champion_history(model.name)
+        with pytest.raises(PromotionError, match="nothing to roll back to"):
+            rollback.fn(model.name, reason="again")
+    assert [(r["version"], r["previous"]) for r in rows] == [("1", ""), ("2", "1"), ("1", "2")]
+    assert rows[-1]["by"] == "alice" and "bad complaints" in rows[-1]["reason"]
+    assert rows[0]["until"] == rows[1]["at"] and rows[-1]["until"] == "now"
+
+
+def test_replay_promotes_nothing_and_matches_the_records(
+    promoted_twice: tuple[FlightsModel, list[dict[str, Any]]],
+    mlflow: Any,
+    s3: Any,
+    stack: Settings,
+) -> None:
+    model, _ = promoted_twice
+    before = registry.get_champion(mlflow, model.name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RETRAIN_CONFIG_DIR", str(model.config_dir))
+        rows = replay(model.name, start=date(2013, 7, 8), end=date(2013, 7, 29), step_days=7)
+    assert [r["as_of"] for r in rows] == ["2013-07-08", "2013-07-15", "2013-07-22", "2013-07-29"]
+    after = registry.get_champion(mlflow, model.name)
+    assert after is not None and before is not None and after.version == before.version
+    assert not any(r["promoted"] for r in rows)
+    for row in rows:
+        keys = data.list_json(
+            s3, stack.loop_bucket, f"decisions/{model.name}/shadow/{row['as_of']}/"
+        )
+        stored = data.get_json(s3, stack.loop_bucket, keys[-1])
+        assert stored["decision"]["action"] == row["decision"]
+        assert bool((stored.get("gate") or {}).get("promote")) == row["would_promote"]
+
+
+def test_two_concurrent_runs_for_one_model_promote_once(
+    flights_model: Callable[[str], FlightsModel], mlflow: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = flights_model("concurrent")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RETRAIN_CONFIG_DIR", str(model.config_dir))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [
+                pool.submit(monitor_and_retrain, model.name, as_of=date(2013, 3, 4))
+                for _ in range(2)
+            ]
+            records = [f.result() for f in futures]
+    assert sorted(r["promoted"] for r in records) == [False, True]
+    assert len(registry.champion_history(mlflow, model.name)) == 1
+    assert registry.get_champion(mlflow, model.name).version == "1"  # type: ignore[union-attr]
