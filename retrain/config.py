@@ -269,11 +269,33 @@ def parse_config(raw: dict[str, Any], source: str = "<dict>") -> ModelConfig:
         raise ConfigError(_format_errors(source, exc)) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key repeated in one mapping (YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: str | Path) -> ModelConfig:
     """Read and validate one model's YAML config file."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except FileNotFoundError:
         raise ConfigError(f"model config {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -289,7 +311,10 @@ def config_paths(config_dir: str | Path) -> dict[str, Path]:
     """Model name -> config file, for every YAML file in the config folder."""
     paths: dict[str, Path] = {}
     for path in sorted(Path(config_dir).glob("*.y*ml")):
-        paths[load_config(path).name] = path
+        name = load_config(path).name
+        if name in paths:
+            raise ConfigError(f"model {name!r} is configured twice: {paths[name]} and {path}")
+        paths[name] = path
     return paths
 
 

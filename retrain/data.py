@@ -92,6 +92,11 @@ def _is_data_file(key: str) -> bool:
     return not name.startswith(("_", ".")) and name.endswith(DATA_SUFFIXES)
 
 
+def _safe_key(relative: str) -> bool:
+    """No empty, '.' or '..' segments and no backslash: the key cannot climb out of its folder."""
+    return "\\" not in relative and all(p not in ("", ".", "..") for p in relative.split("/"))
+
+
 def list_partitions(s3: Any, source: DataSource, window: Window) -> dict[date, list[str]]:
     """Day -> data file keys (sorted) for the days of the window that have a partition."""
     root = f"{source.prefix}/"
@@ -109,9 +114,25 @@ def list_partitions(s3: Any, source: DataSource, window: Window) -> dict[date, l
             day = _partition_day(relative)
             if day is None:
                 log.warning("ignoring %s: not below a dt=YYYY-MM-DD/ folder", key)
+            elif not _safe_key(relative):
+                log.warning("ignoring %s: a key with '.', '..' or empty segments", key)
             elif window.start <= day < window.end and _is_data_file(key):
                 found.setdefault(day, []).append(key)
     return {day: sorted(keys) for day, keys in sorted(found.items())}
+
+
+def missing_buckets(s3: Any, buckets: list[str]) -> list[str]:
+    """The buckets that do not exist or cannot be reached with these credentials."""
+    missing = []
+    for bucket in buckets:
+        try:
+            s3.head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code not in {"404", "NoSuchBucket", "403", "AccessDenied"}:
+                raise
+            missing.append(bucket)
+    return missing
 
 
 def _wanted_columns(columns: Columns) -> list[str]:

@@ -43,7 +43,7 @@ def message(event: str, record: dict[str, Any]) -> dict[str, Any]:
         f"{', '.join(gate.get('reasons', []))}",
         "failure": f"run failed or data invalid: {record.get('error') or decision.get('reasons')}",
     }
-    text = f"[retrain-loop] {model} window ending {as_of}: {event}: {lines[event]}"
+    text = mrkdwn(f"[retrain-loop] {model} window ending {as_of}: {event}: {lines[event]}")
     return {
         "text": text,
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
@@ -52,6 +52,11 @@ def message(event: str, record: dict[str, Any]) -> dict[str, Any]:
         "as_of": as_of,
         "flow_run_id": record.get("flow_run_id"),
     }
+
+
+def mrkdwn(text: str) -> str:
+    """Escape Slack's control characters so data can never ping a channel or inject a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def post(url: str, payload: dict[str, Any], timeout: float = 10.0) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 RECORD_VERSION = 1
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|!])")
+_LINE_BREAKS = re.compile(r"[\r\n]+")
 
 
 def decision_key(model: str, mode: str, as_of: date, run_id: str) -> str:
@@ -57,7 +58,8 @@ def last_retrain(records: list[dict[str, Any]]) -> date | None:
 
 def md(value: Any) -> str:
     """Escape a value for markdown (and HTML inside it): data never becomes markup."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(value), quote=False))
+    text = _LINE_BREAKS.sub(" ", html.escape(str(value), quote=False))  # a break ends a table row
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def _fmt(value: Any) -> str:

@@ -119,12 +119,21 @@ def _check_columns(df: pd.DataFrame, columns: Columns) -> list[Problem]:
                 WARNING,
             )
         )
+    problems += [
+        _problem(
+            "missing_column", c, f"required column {c!r} is absent from some files of the window"
+        )
+        for c in required
+        if c in df.columns and c in df.attrs.get("missing_columns", ())
+    ]
     known = {*required, columns.prediction}
+    # The loader keeps only configured columns and lists the files' other columns in attrs.
+    extra = [*df.columns, *df.attrs.get("extra_columns", ())]
     problems += [
         _problem(
             "unexpected_column", str(c), f"column {c!r} is not in the config; ignored", WARNING
         )
-        for c in df.columns
+        for c in dict.fromkeys(extra)
         if c not in known
     ]
     return problems
@@ -261,7 +270,9 @@ def _check_timestamps(
 
 def _check_rows(df: pd.DataFrame, columns: Columns, thresholds: Thresholds) -> list[Problem]:
     problems = []
-    if len(df) < thresholds.min_rows:
+    if len(df) == 0:  # nothing arrived: the policy skips with no_data, it is not broken data
+        problems.append(_problem("no_data", None, "the window has no rows", WARNING))
+    elif len(df) < thresholds.min_rows:
         msg = f"the window has {len(df)} rows, fewer than min_rows {thresholds.min_rows}"
         problems.append(_problem("too_few_rows", None, msg))
     if columns.id in df.columns:

@@ -134,14 +134,14 @@ def deploy() -> int:
     from prefect import get_client
     from prefect.client.schemas.actions import DeploymentScheduleCreate
     from prefect.client.schemas.schedules import CronSchedule
-    from prefect.flows import load_flow_from_entrypoint
+    from prefect.flows import Flow, load_flow_from_entrypoint
     from prefect.utilities.callables import parameter_schema
 
     spec = yaml.safe_load(PREFECT_YAML.read_text())
     with get_client(sync_client=True) as client:
         for item in spec["deployments"]:
             path, func = item["entrypoint"].split(":")
-            flow = load_flow_from_entrypoint(f"{ROOT / path}:{func}")
+            flow: Flow[Any, Any] = load_flow_from_entrypoint(f"{ROOT / path}:{func}")
             schedules = [
                 DeploymentScheduleCreate(
                     schedule=CronSchedule(cron=s["cron"], timezone=s["timezone"]),

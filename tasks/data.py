@@ -13,13 +13,16 @@ from retrain import data, reporting
 from retrain.clients import s3_client
 from retrain.config import ConfigError, ModelConfig
 from retrain.data import DataError, LoadedWindow, Window
+from retrain.model_io import UntrustedModelError
 from retrain.settings import Settings
 from retrain.training import mask_immature_labels
 
 
 def retry_unless_bad_data(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
     """Retry I/O failures, never data or config errors: they fail the same way every time."""
-    return not isinstance(state.result(raise_on_failure=False), DataError | ConfigError)
+    return not isinstance(
+        state.result(raise_on_failure=False), DataError | ConfigError | UntrustedModelError
+    )
 
 
 @task(

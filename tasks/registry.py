@@ -13,9 +13,15 @@ from retrain.config import ModelConfig
 from retrain.loop import ChampionState
 from retrain.model_io import load_sklearn_model
 from retrain.settings import Settings
+from tasks.data import retry_unless_bad_data
 
 
-@task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+@task(
+    retries=3,
+    retry_delay_seconds=[2, 5, 15],
+    retry_condition_fn=retry_unless_bad_data,
+    cache_policy=NO_CACHE,
+)
 def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | None:
     """The champion with its model (loaded without pickle), reference sample and schema."""
     client = mlflow_client(settings)

@@ -46,6 +46,9 @@ def stack(settings: Settings) -> Settings:
             pytrace=False,
         )
     os.environ["PREFECT_API_URL"] = settings.prefect_api_url
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()  # Prefect read its settings when first imported
     return settings
 
 

@@ -1,0 +1,71 @@
+"""Which events a run produces, and messages that carry no markup from data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from retrain.notify import events_for, message
+
+
+def _record(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "model": "m",
+        "as_of": "2013-07-01",
+        "metric": "roc_auc",
+        "status": "completed",
+        "decision": {"action": "keep", "reasons": ["stable"]},
+        "validation": {"valid": True},
+        "drift": None,
+        "gate": None,
+        "registered_version": None,
+        "promoted": False,
+    }
+    return {**base, **changes}
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, []),
+        ({"drift": {"dataset_drift": True, "drift_share": 0.6}}, ["drift"]),
+        (
+            {
+                "decision": {"action": "retrain", "reasons": ["performance_drop"]},
+                "registered_version": "2",
+                "promoted": True,
+                "gate": {"promote": True},
+            },
+            ["retrain", "promotion"],
+        ),
+        (
+            {
+                "decision": {"action": "retrain", "reasons": ["forced"]},
+                "registered_version": "3",
+                "gate": {"promote": False, "reasons": ["gain_below_min"]},
+            },
+            ["retrain", "rejected"],
+        ),
+        (
+            {
+                "decision": {"action": "retrain", "reasons": ["forced"]},
+                "registered_version": "3",
+                "gate": {"promote": True},
+            },
+            ["retrain"],
+        ),
+        ({"status": "failed", "error": "DataError: boom"}, ["failure"]),
+        ({"validation": {"valid": False}}, ["failure"]),
+    ],
+)
+def test_events_for(changes: dict[str, Any], expected: list[str]) -> None:
+    assert events_for(_record(**changes)) == expected
+
+
+def test_message_escapes_slack_control_characters() -> None:
+    record = _record(status="failed", error="bad value <!channel> & <http://x|click>")
+    payload = message("failure", record)
+    assert "<!channel>" not in payload["text"] and "<http" not in payload["text"]
+    assert "&lt;!channel&gt; &amp;" in payload["text"]
+    assert payload["blocks"][0]["text"]["text"] == payload["text"]
