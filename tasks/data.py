@@ -13,6 +13,7 @@ from retrain import data, reporting
 from retrain.clients import s3_client
 from retrain.config import ConfigError, ModelConfig
 from retrain.data import DataError, LoadedWindow, Window
+from retrain.errors import service_call
 from retrain.model_io import UntrustedModelError
 from retrain.settings import Settings
 from retrain.training import mask_immature_labels
@@ -37,7 +38,8 @@ def check_buckets(settings: Settings, config: ModelConfig) -> None:
         config.data.bucket: f"data.bucket of model config {config.name!r}",
         settings.loop_bucket: "RETRAIN_LOOP_BUCKET (settings.loop_bucket)",
     }
-    missing = data.missing_buckets(s3_client(settings), list(named))
+    with service_call("S3", "HeadBucket", ", ".join(named)):
+        missing = data.missing_buckets(s3_client(settings), list(named))
     if missing:
         raise ConfigError(
             "; ".join(f"bucket {b!r} named by {named[b]} does not exist" for b in missing)
@@ -54,13 +56,15 @@ def load_window(
     settings: Settings, config: ModelConfig, window: Window, as_of: date
 ) -> LoadedWindow:
     """Read the window's daily partitions; labels not yet matured at `as_of` are nulled."""
-    loaded = data.load_window(
-        s3_client(settings),
-        config.data,
-        config.columns,
-        window,
-        max_rows=config.thresholds.max_window_rows,
-    )
+    where = f"s3://{config.data.bucket}/{config.data.prefix}/ {window.start}..{window.end}"
+    with service_call("S3", "read window", where):
+        loaded = data.load_window(
+            s3_client(settings),
+            config.data,
+            config.columns,
+            window,
+            max_rows=config.thresholds.max_window_rows,
+        )
     frame = mask_immature_labels(loaded.frame, config, as_of)
     frame.attrs.update(loaded.frame.attrs)
     return LoadedWindow(
@@ -74,14 +78,16 @@ def load_history(
 ) -> list[dict[str, Any]]:
     """Decision records of earlier windows of this model and mode, one per window, oldest first."""
     s3 = s3_client(settings)
-    keys = data.list_json(s3, settings.loop_bucket, reporting.decisions_prefix(config.name, mode))
-    days = {k: day for k in keys if (day := reporting.as_of_of_key(k)) and day < as_of}
-    recent_days = set(sorted(set(days.values()))[-50:])
-    records = [
-        rec
-        for k in days
-        if days[k] in recent_days
-        and (rec := data.get_json(s3, settings.loop_bucket, k)) is not None
-        and rec.get("status") == "completed"
-    ]
+    prefix = reporting.decisions_prefix(config.name, mode)
+    with service_call("S3", "read decision records", f"s3://{settings.loop_bucket}/{prefix}"):
+        keys = data.list_json(s3, settings.loop_bucket, prefix)
+        days = {k: day for k in keys if (day := reporting.as_of_of_key(k)) and day < as_of}
+        recent_days = set(sorted(set(days.values()))[-50:])
+        records = [
+            rec
+            for k in days
+            if days[k] in recent_days
+            and (rec := data.get_json(s3, settings.loop_bucket, k)) is not None
+            and rec.get("status") == "completed"
+        ]
     return reporting.latest_per_window(records)

@@ -1,10 +1,11 @@
-"""Task that measures drift between the champion's reference sample and the window (Evidently)."""
+"""Task that measures drift of the window against the champion's reference statistics."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -13,11 +14,13 @@ from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
 from retrain.data import LoadedWindow, s3_uri
 from retrain.drift import DriftSummary, run_drift
+from retrain.drift_stats import PREDICTION
 from retrain.loop import ChampionState, RunInfo
+from retrain.registry import load_reference_stats
 from retrain.settings import Settings
 from retrain.training import predict
 
-PREDICTION = "__prediction__"
+__all__ = ["PREDICTION", "measure_drift"]
 
 
 @task(retries=2, retry_delay_seconds=[5, 15], cache_policy=NO_CACHE)
@@ -29,20 +32,28 @@ def measure_drift(
     champion: ChampionState,
 ) -> tuple[DriftSummary, dict[str, str]]:
     """Feature, prediction and target drift; reports go to S3 and to the MLflow run."""
-    reference = champion.reference.copy()
-    current = window.frame.copy()
-    reference[PREDICTION] = predict(champion.model, reference, config)
-    current[PREDICTION] = predict(champion.model, current, config)
+    logger = get_run_logger()
+    stats = load_reference_stats(mlflow_client(settings), champion.champion.run_id)
+    if stats is None:
+        logger.info("champion has no stored reference statistics; using its reference sample")
+    cols = config.columns
+    frame = window.frame  # columns are passed as views: no copy of the window
+    current = {c: frame[c] for c in (*cols.features, cols.label)}
+    current[PREDICTION] = pd.Series(predict(champion.model, frame, config), index=frame.index)
+    reference = champion.reference.assign(
+        **{PREDICTION: predict(champion.model, champion.reference, config)}
+    )
     with tempfile.TemporaryDirectory() as tmp:
         summary, reports = run_drift(
             reference,
             current,
-            numeric=config.columns.numeric,
-            categorical=config.columns.categorical,
+            numeric=cols.numeric,
+            categorical=cols.categorical,
             thresholds=config.thresholds.drift,
             prediction=PREDICTION,
-            target=config.columns.label,
+            target=cols.label,
             out_dir=Path(tmp),
+            reference_stats=stats,
         )
         links: dict[str, str] = {}
         if reports is not None:
@@ -53,10 +64,11 @@ def measure_drift(
                 s3.upload_file(str(path), settings.loop_bucket, key)
                 links[kind] = s3_uri(settings.loop_bucket, key)
             mlflow_client(settings).log_artifacts(run.mlflow_run_id, tmp, "drift")
-    get_run_logger().info(
-        "drift share %.2f (dataset drift %s); drifted: %s",
+    logger.info(
+        "drift share %.2f (dataset drift %s); drifted: %s; report on %s sampled rows",
         summary.drift_share,
         summary.dataset_drift,
         ", ".join(summary.drifted_columns) or "none",
+        summary.report_sample_rows,
     )
     return summary, links

@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from retrain import registry
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
+from retrain.errors import service_call
 from retrain.loop import ChampionState
 from retrain.model_io import load_sklearn_model
 from retrain.settings import Settings
@@ -25,12 +26,15 @@ from tasks.data import retry_unless_bad_data
 def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | None:
     """The champion with its model (loaded without pickle), reference sample and schema."""
     client = mlflow_client(settings)
-    champion = registry.get_champion(client, config.name)
-    if champion is None:
-        get_run_logger().info("no champion for %s yet", config.name)
-        return None
-    reference, schema = registry.load_reference(client, champion.run_id)
-    model = load_sklearn_model(champion.model_uri)
+    with service_call("MLflow", "read champion of", config.name):
+        champion = registry.get_champion(client, config.name)
+        if champion is None:
+            get_run_logger().info("no champion for %s yet", config.name)
+            return None
+        if registry.repair_history(client, champion):
+            get_run_logger().warning("champion v%s was missing from its history", champion.version)
+        reference, schema = registry.load_reference(client, champion.run_id)
+        model = load_sklearn_model(champion.model_uri)
     get_run_logger().info("champion of %s is v%s", config.name, champion.version)
     return ChampionState(champion=champion, model=model, reference=reference, schema=schema)
 
@@ -44,10 +48,22 @@ def register_challenger(
     tags: dict[str, Any],
     description: str,
 ) -> str:
-    """Register the challenger as a new version, all tags set at creation."""
+    """Register the challenger as a new version, all tags set at creation; a rerun of the same
+    window, mode and config (after a crash) reuses the version registered before."""
     client = mlflow_client(settings)
-    registry.ensure_registered_model(client, config.name, model_description(config))
-    version = registry.register_version(client, config.name, source, run_id, tags, description)
+    with service_call("MLflow", "register model version of", config.name):
+        registry.ensure_registered_model(client, config.name, model_description(config))
+        earlier = registry.find_registered_version(client, config.name, tags)
+        if earlier is not None:
+            get_run_logger().info(
+                "reusing %s v%s registered for this window by flow run %s",
+                config.name,
+                earlier.version,
+                earlier.tags.get("prefect_flow_run_id", "?"),
+            )
+            return str(earlier.version)
+        version = registry.register_version(client, config.name, source, run_id, tags, description)
+        version = registry.drop_retry_duplicates(client, config.name, tags, run_id) or version
     get_run_logger().info("registered %s v%s", config.name, version.version)
     return str(version.version)
 
@@ -59,7 +75,8 @@ def promote_challenger(
     """Move `champion` to the challenger, re-checking that it still beats the current champion.
 
     The flow holds the model's lock (tasks/locks.py) around the whole run."""
-    previous = registry.promote(mlflow_client(settings), config.name, version, expected, reason)
+    with service_call("MLflow", f"move alias champion of {config.name} to", f"v{version}"):
+        previous = registry.promote(mlflow_client(settings), config.name, version, expected, reason)
     get_run_logger().info("champion of %s: v%s -> v%s", config.name, previous or "-", version)
     return previous
 

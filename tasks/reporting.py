@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ from prefect.runtime import flow_run
 from retrain import data, reporting
 from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
+from retrain.errors import ServiceError, service_call
 from retrain.loop import RunInfo, git_commit
 from retrain.registry import now_iso, tag_value
 from retrain.settings import Settings
@@ -27,8 +29,9 @@ def start_run(settings: Settings, config: ModelConfig, as_of: date, mode: str) -
     """Open the MLflow run that records this loop execution."""
     client = mlflow_client(settings)
     name = experiment_name(config.name)
-    experiment = client.get_experiment_by_name(name)
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment(name)
+    with service_call("MLflow", "open experiment", name):
+        experiment = client.get_experiment_by_name(name)
+        experiment_id = experiment.experiment_id if experiment else client.create_experiment(name)
     flow_run_id = str(flow_run.get_id() or "local")
     info = RunInfo(
         model=config.name,
@@ -41,18 +44,19 @@ def start_run(settings: Settings, config: ModelConfig, as_of: date, mode: str) -
         git_commit=git_commit(),
         started_at=now_iso(),
     )
-    run = client.create_run(
-        experiment_id,
-        run_name=f"{config.name}-{as_of.isoformat()}-{mode}",
-        tags={
-            "as_of": as_of.isoformat(),
-            "mode": mode,
-            "prefect_flow_run_id": flow_run_id,
-            "config_hash": info.config_hash,
-            "git_commit": info.git_commit,
-        },
-    )
-    client.log_param(run.info.run_id, "as_of", as_of.isoformat())
+    with service_call("MLflow", "create run in experiment", name):
+        run = client.create_run(
+            experiment_id,
+            run_name=f"{config.name}-{as_of.isoformat()}-{mode}",
+            tags={
+                "as_of": as_of.isoformat(),
+                "mode": mode,
+                "prefect_flow_run_id": flow_run_id,
+                "config_hash": info.config_hash,
+                "git_commit": info.git_commit,
+            },
+        )
+        client.log_param(run.info.run_id, "as_of", as_of.isoformat())
     return RunInfo(**{**info.__dict__, "mlflow_run_id": run.info.run_id})
 
 
@@ -64,15 +68,23 @@ def record_decision(settings: Settings, run: RunInfo, record: dict[str, Any]) ->
     record = {**record, "finished_at": now_iso(), "record_key": key, "record_uri": uri}
     client = mlflow_client(settings)
     rid = run.mlflow_run_id
-    client.log_dict(rid, record, "decision.json")
-    decision = record["decision"]
-    client.set_tag(rid, "decision", decision["action"])
-    client.set_tag(rid, "decision_reasons", tag_value(decision["reasons"]))
-    client.set_tag(rid, "status", record["status"])
-    for name, value in _metrics(record).items():
-        client.log_metric(rid, name, value)
-    data.put_json(s3_client(settings), settings.loop_bucket, key, record)
-    client.set_terminated(rid, "FINISHED" if record["status"] == "completed" else "FAILED")
+    try:  # S3 first: it is the record later runs read back; MLflow only mirrors it
+        with service_call("S3", "PutObject", uri):
+            data.put_json(s3_client(settings), settings.loop_bucket, key, record)
+    except ServiceError as exc:
+        with suppress(Exception):  # best effort: the run must not look completed
+            client.set_tag(rid, "status", "failed")
+            client.set_tag(rid, "error", tag_value(str(exc)))
+        raise
+    with service_call("MLflow", "log decision record to run", rid):
+        client.log_dict(rid, record, "decision.json")
+        decision = record["decision"]
+        client.set_tag(rid, "decision", decision["action"])
+        client.set_tag(rid, "decision_reasons", tag_value(decision["reasons"]))
+        client.set_tag(rid, "status", record["status"])
+        for name, value in _metrics(record).items():
+            client.log_metric(rid, name, value)
+        client.set_terminated(rid, "FINISHED" if record["status"] == "completed" else "FAILED")
     get_run_logger().info(reporting.headline(record))
     return record
 

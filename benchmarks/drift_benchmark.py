@@ -1,0 +1,547 @@
+"""Drift at scale: Evidently's DataDriftPreset on full frames vs the project's drift step.
+
+    .venv/bin/python benchmarks/drift_benchmark.py --rows 100000      # quick
+    make bench                                                          # 1M x (40 + 10)
+
+Writes a synthetic reference and current window (known shifts) to LocalStack S3 in the data
+contract's layout, then measures (a) and (b) each in its own subprocess, so that each peak
+RSS (VmHWM; also reset after loading, for the step's own peak) is its own:
+  prepare    once per champion: reference statistics, reference sample, a small model
+  evidently  (a) what a user would write: Report([DataDriftPreset()]).run(current, reference)
+  fast       (b) the project's step: run_drift with the stored statistics (+ sampled HTML)
+  cycle      the no-drift cycle (load_window + validate_window + predict + run_drift), then
+             its floor: reading the window from S3 (pyarrow) plus one champion predict
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` and `retrain` importable
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import synthetic  # noqa: E402
+
+# Evidently 0.7 display names of the stattests DataDriftPreset picks -> our method names.
+_DISPLAY = {
+    "Wasserstein distance (normed)": "wasserstein",
+    "Jensen-Shannon distance": "jensenshannon",
+    "K-S p_value": "ks",
+    "chi-square p_value": "chisquare",
+    "Z-test p_value": "z",
+    "PSI": "psi",
+    "Kullback-Leibler divergence": "kl_div",
+    "Hellinger distance": "hellinger",
+}
+REFERENCE_SAMPLE_ROWS = 5000  # the config default `thresholds.drift.reference_rows`
+
+
+def _reset_peak_rss() -> None:
+    """Start a new VmHWM from the current RSS (Linux >= 4.0), to measure one step's own peak."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_rss_gb() -> float:
+    """This process's peak resident set size (VmHWM), in GB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024**2
+    return float("nan")
+
+
+class _Clock:
+    """Named wall-clock phases."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+
+    def time(self, name: str) -> _Phase:
+        return _Phase(self, name)
+
+
+class _Phase:
+    def __init__(self, clock: _Clock, name: str) -> None:
+        self.clock, self.name = clock, name
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.clock.phases[self.name] = time.perf_counter() - self.start
+
+
+# ---------------------------------------------------------------- children (one per process)
+
+
+def _setup(args: argparse.Namespace) -> tuple[Any, synthetic.Layout]:
+    from retrain.clients import s3_client
+    from retrain.settings import get_settings
+
+    where = synthetic.layout(args.bucket, args.rows, args.numeric, args.categorical)
+    return s3_client(get_settings()), where
+
+
+def _config(where: synthetic.Layout) -> Any:
+    """A model config for the benchmark data (what predict and validation need)."""
+    from retrain.config import parse_config
+
+    return parse_config(
+        {
+            "name": "drift-bench",
+            "data": where.source.model_dump(),
+            "columns": where.columns.model_dump(),
+            "task": "classification",
+            "metric": "roc_auc",
+            "estimator": {"class_path": "sklearn.linear_model.LogisticRegression"},
+        }
+    )
+
+
+def child_prepare(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Once per champion: statistics of the full reference, a reference sample, a model."""
+    import skops.io as sio
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from retrain.data import load_window
+    from retrain.drift_stats import PREDICTION, compute_reference_stats
+    from retrain.training import features, predict
+
+    s3, where = _setup(args)
+    config, cols, clock = _config(where), where.columns, _Clock()
+    with clock.time("load_reference"):
+        reference = load_window(s3, where.source, cols, where.reference).frame
+    train = reference.sample(n=min(len(reference), 20_000), random_state=0)
+    model = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), cols.numeric),
+            (OneHotEncoder(handle_unknown="ignore"), cols.categorical),
+        ),
+        LogisticRegression(max_iter=300),
+    ).fit(features(train, config), train[cols.label])
+    sio.dump(model, work / "model.skops")
+    with clock.time("reference_stats"):
+        frame = {c: reference[c] for c in (*cols.features, cols.label)}
+        frame[PREDICTION] = _series(predict(model, reference, config), reference.index)
+        stats = compute_reference_stats(
+            frame, cols.numeric, cols.categorical, [cols.label, PREDICTION]
+        )
+        (work / "reference_stats.json").write_text(stats.to_json())
+    sample = reference.sample(n=min(len(reference), REFERENCE_SAMPLE_ROWS), random_state=0)
+    sample.to_parquet(work / "reference.parquet", index=False)
+    return {"phases": clock.phases, "stats_bytes": (work / "reference_stats.json").stat().st_size}
+
+
+def _series(values: Any, index: Any) -> Any:
+    import pandas as pd
+
+    return pd.Series(values, index=index)
+
+
+def _evidently_verdicts(result: dict[str, Any]) -> dict[str, Any]:
+    """Per-column (method, score, drifted) and the share of drifted columns from a preset run."""
+    from retrain.drift_measures import is_drift
+
+    columns: dict[str, Any] = {}
+    share = None
+    for metric in result["metrics"]:
+        config = metric["config"]
+        if config["type"].endswith(":ValueDrift"):
+            method = _DISPLAY.get(config["method"], config["method"])
+            score, threshold = float(metric["value"]), float(config["threshold"])
+            columns[config["column"]] = [method, score, is_drift(method, score, threshold)]
+        elif config["type"].endswith(":DriftedColumnsCount"):
+            share = float(metric["value"]["share"])
+            drift_share = float(config["drift_share"])
+    return {
+        "columns": columns,
+        "share": share,
+        "dataset_drift": share is not None and share >= drift_share,
+    }
+
+
+def child_evidently(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """(a) Evidently's DataDriftPreset on the full frames (features only), as a user writes it."""
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    from retrain.data import load_window
+
+    s3, where = _setup(args)
+    cols, clock = where.columns, _Clock()
+    with clock.time("load"):
+        reference = load_window(s3, where.source, cols, where.reference).frame[cols.features]
+        current = load_window(s3, where.source, cols, where.current).frame[cols.features]
+    load_peak = _peak_rss_gb()
+    _reset_peak_rss()
+    with clock.time("drift"):
+        snapshot = Report([DataDriftPreset()]).run(current, reference)
+    step_peak = _peak_rss_gb()
+    return {
+        "phases": clock.phases,
+        "load_peak_rss_gb": load_peak,
+        "step_peak_rss_gb": step_peak,
+        **_evidently_verdicts(snapshot.dict()),
+    }
+
+
+def child_fast(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """(b) the project's drift step: statistics decide, Evidently reports on a sample."""
+    import evidently  # noqa: F401  (imported before timing, as in (a))
+    import pandas as pd
+
+    from retrain.config import DriftThresholds
+    from retrain.data import load_window
+    from retrain.drift import run_drift
+    from retrain.drift_stats import ReferenceStats
+
+    s3, where = _setup(args)
+    cols, clock = where.columns, _Clock()
+    with clock.time("load"):
+        current = load_window(s3, where.source, cols, where.current).frame
+    load_peak = _peak_rss_gb()
+    _reset_peak_rss()
+    with clock.time("drift"):
+        stats = ReferenceStats.from_json((work / "reference_stats.json").read_text())
+        reference = pd.read_parquet(work / "reference.parquet")
+        summary, reports = run_drift(
+            reference,
+            current,
+            numeric=cols.numeric,
+            categorical=cols.categorical,
+            thresholds=DriftThresholds(),
+            out_dir=work / "fast",
+            reference_stats=stats,
+            report_sample_rows=args.sample_rows,
+        )
+    step_peak = _peak_rss_gb()
+    assert reports is not None
+    sample = json.loads(reports.json.read_text())
+    sample_scores = {
+        m["config"]["column"]: float(m["value"])
+        for m in sample["metrics"]
+        if m["config"]["type"].endswith(":ValueDrift")
+    }
+    return {
+        "phases": clock.phases,
+        "load_peak_rss_gb": load_peak,
+        "step_peak_rss_gb": step_peak,
+        "sample_noise": _sampling_noise(stats, len(reference), summary.report_sample_rows or 1),
+        "columns": {c.column: [c.method, c.score, c.drifted] for c in summary.columns},
+        "share": summary.drift_share,
+        "dataset_drift": summary.dataset_drift,
+        "report_sample_rows": summary.report_sample_rows,
+        "reference_sample_rows": len(reference),
+        "sample_scores": sample_scores,
+        "html_bytes": reports.html.stat().st_size,
+    }
+
+
+def _sampling_noise(stats: Any, ref_rows: int, cur_rows: int) -> dict[str, float]:
+    """The typical score between two samples of these sizes from one distribution, per column.
+
+    Normed W1 ~ sqrt(1/n1 + 1/n2); Jensen-Shannon distance ~ sqrt((k - 1)(1/n1 + 1/n2) / 8)
+    for k categories (its divergence is about chi-square / 8).
+    """
+    from retrain.drift_stats import CategoricalStats
+
+    both = 1 / ref_rows + 1 / cur_rows
+    return {
+        name: (
+            ((len(col.counts) - 1) * both / 8) ** 0.5
+            if isinstance(col, CategoricalStats)
+            else both**0.5
+        )
+        for name, col in stats.columns.items()
+    }
+
+
+def _load_model(work: Path) -> Any:
+    import skops.io as sio
+
+    path = work / "model.skops"
+    return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+
+
+def child_floor(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """The floor: read the window's parquet files from S3 with pyarrow, then one predict."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from retrain.data import list_partitions
+    from retrain.training import predict
+
+    s3, where = _setup(args)
+    config, cols, clock, model = _config(where), where.columns, _Clock(), _load_model(work)
+    wanted = [cols.id, cols.timestamp, *cols.features, cols.label]
+    with clock.time("read"):
+        keys = [k for ks in list_partitions(s3, where.source, where.current).values() for k in ks]
+        tables = [
+            pq.read_table(
+                pa.BufferReader(s3.get_object(Bucket=where.source.bucket, Key=k)["Body"].read()),
+                columns=wanted,
+            )
+            for k in keys
+        ]
+        frame = pa.concat_tables(tables).to_pandas()
+    with clock.time("predict"):
+        predict(model, frame, config)
+    return {"phases": clock.phases}
+
+
+def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """The floor, then the no-drift cycle of one run: load, validate, predict, drift (+ HTML)."""
+    import evidently  # noqa: F401
+    import pandas as pd
+
+    from retrain.data import load_window
+    from retrain.drift import run_drift
+    from retrain.drift_stats import PREDICTION, ReferenceStats
+    from retrain.training import predict
+    from retrain.validation import capture_schema, validate_window
+
+    s3, where = _setup(args)
+    config, cols, clock, model = _config(where), where.columns, _Clock(), _load_model(work)
+    reference = pd.read_parquet(work / "reference.parquet")
+    schema = capture_schema(reference, cols, task="classification")
+    with clock.time("load"):
+        frame = load_window(s3, where.source, cols, where.current).frame
+    with clock.time("validate"):
+        validation = validate_window(frame, cols, config.thresholds, schema)
+    with clock.time("predict"):
+        current = {c: frame[c] for c in (*cols.features, cols.label)}
+        current[PREDICTION] = pd.Series(predict(model, frame, config), index=frame.index)
+    with clock.time("drift"):
+        stats = ReferenceStats.from_json((work / "reference_stats.json").read_text())
+        reference[PREDICTION] = predict(model, reference, config)
+        summary, _ = run_drift(
+            reference,
+            current,
+            numeric=cols.numeric,
+            categorical=cols.categorical,
+            thresholds=config.thresholds.drift,
+            prediction=PREDICTION,
+            target=cols.label,
+            out_dir=work / "cycle",
+            reference_stats=stats,
+            report_sample_rows=args.sample_rows,
+        )
+    return {
+        "phases": clock.phases,
+        "floor": child_floor(args, work)["phases"],
+        "valid": validation.valid,
+        "dataset_drift": summary.dataset_drift,
+        "prediction_drift": bool(summary.prediction and summary.prediction.drifted),
+    }
+
+
+CHILDREN = {
+    "prepare": child_prepare,
+    "evidently": child_evidently,
+    "fast": child_fast,
+    "cycle": child_cycle,
+}
+
+
+# ---------------------------------------------------------------- parent
+
+
+def _run_child(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--child", name, "--work", str(work), *_shared_args(args)]
+    start = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark step {name} failed:\n{out.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["process_s"] = time.perf_counter() - start
+    return result
+
+
+def _shared_args(args: argparse.Namespace) -> list[str]:
+    return [
+        f"--rows={args.rows}",
+        f"--numeric={args.numeric}",
+        f"--categorical={args.categorical}",
+        f"--bucket={args.bucket}",
+        f"--sample-rows={args.sample_rows}",
+    ]
+
+
+def _write_data(args: argparse.Namespace) -> dict[str, Any]:
+    """Write both windows unless this exact data set is already there (a marker says so)."""
+    from retrain.data import get_json, put_json
+
+    s3, where = _setup(args)
+    try:
+        s3.head_bucket(Bucket=args.bucket)
+    except Exception:
+        s3.create_bucket(Bucket=args.bucket)
+    marker = f"{where.source.prefix}/_benchmark.json"  # not a data file: loaders skip it
+    wanted = {"version": synthetic.DATA_VERSION, "rows": args.rows}
+    found = get_json(s3, args.bucket, marker)
+    if found and not args.rewrite and {k: found.get(k) for k in wanted} == wanted:
+        return {"write_s": None, "megabytes": found["bytes"] / 1e6}
+    start = time.perf_counter()
+    size = synthetic.write_side(s3, where, args.rows, current=False, seed=1)
+    size += synthetic.write_side(s3, where, args.rows, current=True, seed=2)
+    put_json(s3, args.bucket, marker, {**wanted, "bytes": size})
+    return {"write_s": time.perf_counter() - start, "megabytes": size / 1e6}
+
+
+def _agreement(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    common = sorted(set(a["columns"]) & set(b["columns"]))
+    same = [c for c in common if a["columns"][c][2] == b["columns"][c][2]]
+    diffs = [abs(a["columns"][c][1] - b["columns"][c][1]) for c in common]
+    return {
+        "columns": len(common),
+        "agree": len(same),
+        "disagree": sorted(set(common) - set(same)),
+        "max_score_diff": max(diffs) if diffs else float("nan"),
+        "dataset_same": a["dataset_drift"] == b["dataset_drift"],
+    }
+
+
+def _sample_check(b: dict[str, Any]) -> dict[str, float]:
+    """How far the sampled report's scores are from the full-data scores, in sampling noise."""
+    ratios = sorted(
+        abs(b["sample_scores"][c] - v[1]) / b["sample_noise"][c]
+        for c, v in b["columns"].items()
+        if c in b["sample_scores"]
+    )
+    diffs = sorted(
+        abs(b["sample_scores"][c] - v[1])
+        for c, v in b["columns"].items()
+        if c in b["sample_scores"]
+    )
+    return {
+        "max_diff": diffs[-1],
+        "median_diff": diffs[len(diffs) // 2],
+        "max_ratio": ratios[-1],
+        "median_ratio": ratios[len(ratios) // 2],
+    }
+
+
+def _report(args: argparse.Namespace, results: dict[str, Any]) -> str:
+    data, prep, b = results["data"], results["prepare"], results["fast"]
+    cycle = results["cycle"]
+    lines = [
+        f"drift benchmark: {args.rows:,} rows a side x {args.numeric} numeric + "
+        f"{args.categorical} categorical columns ({data['megabytes']:.0f} MB parquet in "
+        f"s3://{args.bucket}, "
+        + (f"written in {data['write_s']:.1f} s)" if data["write_s"] else "written before)"),
+        f"once per champion: reference statistics {prep['phases']['reference_stats']:.2f} s "
+        f"(incl. one predict), stored as {prep['stats_bytes'] / 1e6:.2f} MB JSON",
+        "",
+        f"{'':36}{'wall s':>9}{'peak RSS GB':>13}{'(process)':>11}",
+    ]
+    a = results.get("evidently")
+    if a:
+        lines.append(
+            f"{'(a) Evidently DataDriftPreset':36}{a['phases']['drift']:>9.2f}"
+            f"{a['step_peak_rss_gb']:>13.2f}{a['peak_rss_gb']:>11.2f}"
+            f"   (+{a['phases']['load']:.2f} s loading both windows)"
+        )
+    lines.append(
+        f"{'(b) run_drift from statistics':36}{b['phases']['drift']:>9.2f}"
+        f"{b['step_peak_rss_gb']:>13.2f}{b['peak_rss_gb']:>11.2f}"
+        f"   (+{b['phases']['load']:.2f} s loading the window)"
+    )
+    if a:
+        agree = _agreement(a, b)
+        lines += [
+            f"speed-up (a)/(b): {a['phases']['drift'] / b['phases']['drift']:.1f}x; "
+            f"peak RSS of the step (a)/(b): {a['step_peak_rss_gb'] / b['step_peak_rss_gb']:.1f}x "
+            "(step = the drift call with the loaded frames resident; process = with loading)",
+            f"per-column verdicts: {agree['agree']}/{agree['columns']} agree "
+            f"({100 * agree['agree'] / agree['columns']:.1f}%)"
+            + (f", differ on {agree['disagree']}" if agree["disagree"] else "")
+            + f"; max |score difference| {agree['max_score_diff']:.2e}",
+            f"dataset verdict: (a) {a['dataset_drift']} (share {a['share']:.2f}), "
+            f"(b) {b['dataset_drift']} (share {b['share']:.2f}) -> "
+            + ("same" if agree["dataset_same"] else "DIFFERENT"),
+        ]
+    check = _sample_check(b)
+    lines += [
+        f"HTML report on a sample: {b['report_sample_rows']:,} window rows vs "
+        f"{b['reference_sample_rows']:,} reference rows ({b['html_bytes'] / 1e6:.1f} MB); "
+        f"its scores differ from the full-data scores by median {check['median_diff']:.4f}, "
+        f"max {check['max_diff']:.4f}, i.e. {check['median_ratio']:.1f}x (max "
+        f"{check['max_ratio']:.1f}x) the sampling noise of each column's score",
+        "",
+        "no-drift cycle on the window (load + validate + predict + drift) vs its floor "
+        "(S3 read + one predict):",
+    ]
+    cyc = cycle["phases"]
+    total = sum(cyc.values())
+    floor = cycle["floor"]
+    floor_total = sum(floor.values())
+    lines += [
+        f"  cycle {total:.2f} s = load {cyc['load']:.2f} + validate {cyc['validate']:.2f} + "
+        f"predict {cyc['predict']:.2f} + drift {cyc['drift']:.2f}",
+        f"  floor {floor_total:.2f} s = read {floor['read']:.2f} + predict {floor['predict']:.2f}",
+        f"  cycle / floor = {total / floor_total:.2f}; dataset drift {cycle['dataset_drift']}, "
+        f"prediction drift {cycle['prediction_drift']}, window valid {cycle['valid']}",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Write the data, run every step in its own process; returns every measurement."""
+    results: dict[str, Any] = {"data": _write_data(args)}
+    with tempfile.TemporaryDirectory(prefix="drift-bench-") as tmp:
+        work = Path(tmp)
+        print("... prepare", file=sys.stderr, flush=True)
+        results["prepare"] = child_prepare(args, work)  # once per champion: not compared
+        steps = ["fast", "cycle"] if args.skip_evidently else ["evidently", "fast", "cycle"]
+        for step in steps:
+            print(f"... {step}", file=sys.stderr, flush=True)
+            results[step] = _run_child(step, args, work)
+    results["report"] = _report(args, results)
+    return results
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per side")
+    parser.add_argument("--numeric", type=int, default=40)
+    parser.add_argument("--categorical", type=int, default=10)
+    parser.add_argument("--bucket", default="bench-data")
+    parser.add_argument("--sample-rows", type=int, default=10_000, help="HTML report sample")
+    parser.add_argument("--skip-evidently", action="store_true", help="skip (a), the slow one")
+    parser.add_argument("--rewrite", action="store_true", help="write the data even if present")
+    parser.add_argument("--json", type=Path, help="also write every measurement here")
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.numeric < 1 or args.categorical < 0 or args.rows < 100:
+        parser.error("need --rows >= 100, --numeric >= 1, --categorical >= 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.child:
+        warnings.filterwarnings("ignore")
+        result = CHILDREN[args.child](args, args.work)
+        result["peak_rss_gb"] = max(_peak_rss_gb(), result.get("load_peak_rss_gb", 0.0))
+        print(json.dumps(result))
+        return
+    results = run(args)
+    print(results["report"])
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
