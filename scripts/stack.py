@@ -107,6 +107,8 @@ def _service_env(settings: Settings) -> dict[str, str]:
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false",
+        # the SQLite-backed server can answer 503 under load; clients ride it out
+        "PREFECT_CLIENT_MAX_RETRIES": "10",
     }
 
 
