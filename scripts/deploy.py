@@ -36,6 +36,29 @@ def _pool() -> dict[str, Any]:
     return {"name": WORK_POOL, "work_queue_name": "default"}
 
 
+FLEET = {
+    "name": "all-models",
+    "description": "The loop for every configured model, with bounded parallelism.",
+    "entrypoint": "flows/fleet.py:fleet",
+    "parameters": {},
+    "schedules": [],
+    "work_pool": _pool(),
+    "tags": ["fleet"],
+}
+
+
+def with_model_choices(schema: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The flow's parameter schema with the configured model names as choices (a dropdown in
+    the Prefect UI; with `enforce_parameter_schema` the server refuses any other name)."""
+    props = schema.get("properties", {})
+    if "model" in props:
+        props["model"]["enum"] = names
+    for option in props.get("models", {}).get("anyOf", []):
+        if option.get("type") == "array":
+            option["items"] = {"type": "string", "enum": names}
+    return schema
+
+
 def model_deployments(config: ModelConfig) -> list[dict[str, Any]]:
     """The four deployments of one monitored model."""
     name, tags = config.name, [f"model:{config.name}"]
@@ -91,22 +114,13 @@ def model_deployments(config: ModelConfig) -> list[dict[str, Any]]:
     ]
 
 
-def render(config_dir: Path) -> str:
+def render(config_dir: Path, fleet: bool = True) -> str:
     """The full prefect.yaml text for the configs in `config_dir`."""
     deployments: list[dict[str, Any]] = []
     for path in config_paths(config_dir).values():
         deployments += model_deployments(load_config(path))
-    deployments.append(
-        {
-            "name": "all-models",
-            "description": "The loop for every configured model, with bounded parallelism.",
-            "entrypoint": "flows/fleet.py:fleet",
-            "parameters": {},
-            "schedules": [],
-            "work_pool": _pool(),
-            "tags": ["fleet"],
-        }
-    )
+    if fleet:
+        deployments.append(FLEET)
     body = {
         "name": "retrain-loop",
         "prefect-version": "3.8.8",
@@ -124,8 +138,10 @@ def render(config_dir: Path) -> str:
     return HEADER + yaml.safe_dump(body, sort_keys=False, width=100)
 
 
-def deploy() -> int:
-    """Create or update every deployment of prefect.yaml on the Prefect server from settings.
+def deploy(
+    spec: dict[str, Any], config_dir: Path, job_variables: dict[str, Any] | None = None
+) -> int:
+    """Create or update every deployment of a prefect.yaml body on the Prefect server.
 
     Uses the Prefect client rather than `prefect deploy --all`, whose 3.8.8 CLI fails against its
     own server when it lists a pool's workers (HTTP 422 on workers/filter). Schedules carry a
@@ -137,7 +153,7 @@ def deploy() -> int:
     from prefect.flows import Flow, load_flow_from_entrypoint
     from prefect.utilities.callables import parameter_schema
 
-    spec = yaml.safe_load(PREFECT_YAML.read_text())
+    names = sorted(config_paths(config_dir))
     with get_client(sync_client=True) as client:
         for item in spec["deployments"]:
             path, func = item["entrypoint"].split(":")
@@ -156,13 +172,16 @@ def deploy() -> int:
                 description=item["description"],
                 entrypoint=item["entrypoint"],
                 parameters=item["parameters"],
-                parameter_openapi_schema=parameter_schema(flow).model_dump_for_openapi(),
+                parameter_openapi_schema=with_model_choices(
+                    parameter_schema(flow).model_dump_for_openapi(), names
+                ),
                 enforce_parameter_schema=True,
                 schedules=schedules,
                 work_pool_name=item["work_pool"]["name"],
                 work_queue_name=item["work_pool"]["work_queue_name"],
                 tags=item["tags"],
                 pull_steps=spec["pull"],
+                job_variables=job_variables or {},
             )
             print(f"  deployed {flow.name}/{item['name']}  ({deployment_id})")
     return 0
@@ -171,8 +190,19 @@ def deploy() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check prefect.yaml is current")
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        help="deploy the models of another config folder, leaving prefect.yaml as it is; their "
+        "runs get RETRAIN_CONFIG_DIR set to that folder",
+    )
     args = parser.parse_args()
-    text = render(ROOT / get_settings().config_dir)
+    if args.config_dir:
+        folder = args.config_dir.resolve()
+        spec = yaml.safe_load(render(folder, fleet=False))
+        return deploy(spec, folder, {"env": {"RETRAIN_CONFIG_DIR": str(folder)}})
+    config_dir = ROOT / get_settings().config_dir
+    text = render(config_dir)
     current = PREFECT_YAML.read_text() if PREFECT_YAML.exists() else ""
     if args.check:
         if current != text:
@@ -182,7 +212,7 @@ def main() -> int:
     if current != text:
         PREFECT_YAML.write_text(text)
         print("prefect.yaml updated from deployments/")
-    return deploy()
+    return deploy(yaml.safe_load(text), config_dir)
 
 
 if __name__ == "__main__":

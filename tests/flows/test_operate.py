@@ -59,9 +59,10 @@ def test_redeploy_keeps_one_schedule_per_deployment(stack: Settings) -> None:
     assert asyncio.run(_schedules("replay/flights_delay")) == []
 
 
-def test_deployment_run_on_the_worker_records_artifacts_and_registry(
+def test_new_model_deployed_and_run_on_the_worker(
     flights_model: Callable[[str], FlightsModel], mlflow: Any, stack: Settings
 ) -> None:
+    """Configure a model, deploy it, run its deployment on the worker through the server."""
     import asyncio
 
     from prefect import get_client
@@ -69,12 +70,30 @@ def test_deployment_run_on_the_worker_records_artifacts_and_registry(
     from prefect.deployments import run_deployment
 
     model = flights_model("deployed")
+    out = subprocess.run(
+        [sys.executable, "scripts/deploy.py", "--config-dir", str(model.config_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    name = f"monitor-and-retrain/{model.name}"
+
+    async def form() -> dict[str, Any]:
+        async with get_client() as client:
+            deployment = await client.read_deployment_by_name(name)
+            return deployment.parameter_openapi_schema
+
+    schema = asyncio.run(form())
+    assert schema["properties"]["model"]["enum"] == [model.name]
+    assert schema["properties"]["as_of"]["anyOf"][0]["format"] == "date"
+    assert schema["properties"]["force_retrain"]["type"] == "boolean"
+    with pytest.raises(Exception, match=r"(?i)validation|enum|not one of"):
+        run_deployment(name, parameters={"model": "no_such_model"}, timeout=0, as_subflow=False)
+
     flow_run = run_deployment(
-        "monitor-and-retrain/flights_delay",
-        parameters={"model": model.name, "as_of": "2013-03-04"},
-        job_variables={"env": {"RETRAIN_CONFIG_DIR": str(model.config_dir)}},
-        timeout=600,
-        as_subflow=False,
+        name, parameters={"as_of": "2013-03-04"}, timeout=600, as_subflow=False
     )
     assert flow_run.state is not None and flow_run.state.is_completed(), flow_run.state
 
