@@ -1,7 +1,5 @@
 """The loop for one model: load, validate, drift, evaluate, decide, retrain, gate, promote."""
 
-from __future__ import annotations
-
 from datetime import UTC, date, datetime
 from typing import Any
 

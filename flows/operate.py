@@ -1,7 +1,5 @@
 """Operating flows: replay history in shadow mode, roll the champion back, show alias history."""
 
-from __future__ import annotations
-
 import getpass
 from datetime import date, timedelta
 from typing import Any

@@ -100,10 +100,8 @@ def register_deployments() -> None:
     assert spec and spec.loader
     deploy = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(deploy)
-    text = deploy.render(ROOT / get_settings().config_dir)
-    if not deploy.PREFECT_YAML.exists() or deploy.PREFECT_YAML.read_text() != text:
-        deploy.PREFECT_YAML.write_text(text)
-    deploy.deploy()
+    if deploy.write_and_deploy(ROOT / get_settings().config_dir) != 0:
+        raise DemoError("registering the deployments failed")
 
 
 def run_on_worker(

@@ -202,16 +202,20 @@ def main() -> int:
         spec = yaml.safe_load(render(folder, fleet=False))
         return deploy(spec, folder, {"env": {"RETRAIN_CONFIG_DIR": str(folder)}})
     config_dir = ROOT / get_settings().config_dir
-    text = render(config_dir)
-    current = PREFECT_YAML.read_text() if PREFECT_YAML.exists() else ""
     if args.check:
-        if current != text:
+        if PREFECT_YAML.read_text() != render(config_dir):
             print("prefect.yaml is out of date: run `make deploy`", file=sys.stderr)
             return 1
         return 0
-    if current != text:
+    return write_and_deploy(config_dir)
+
+
+def write_and_deploy(config_dir: Path) -> int:
+    """Render prefect.yaml from the configs (writing it when it changed), then deploy it."""
+    text = render(config_dir)
+    if not PREFECT_YAML.exists() or PREFECT_YAML.read_text() != text:
         PREFECT_YAML.write_text(text)
-        print("prefect.yaml updated from deployments/")
+        print("prefect.yaml updated from the model configs")
     return deploy(yaml.safe_load(text), config_dir)
 
 
