@@ -15,32 +15,22 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from retrain.clients import s3_client  # noqa: E402
-from retrain.config import DataSource  # noqa: E402
 from retrain.settings import get_settings  # noqa: E402
-from tests.helpers import AS_OF, DAYS, config_dict, write_config, write_days  # noqa: E402
+from tests.helpers import AS_OF, write_models  # noqa: E402
 
 
 def make_models(config_dir: Path, tag: str, n: int) -> list[str]:
     """N synthetic models with their own S3 prefixes and configs in one config folder."""
     settings = get_settings()
-    s3 = s3_client(settings)
-    days = [AS_OF - timedelta(days=DAYS - i) for i in range(DAYS)]
-    names = []
-    for i in range(n):
-        name = f"fleet_bench_{tag}_{i:02d}"
-        prefix = f"bench/fleet/{tag}/{i:02d}"
-        raw = config_dict(name, settings.data_bucket, prefix)
-        write_config(config_dir, raw, filename=f"{name}.yaml")
-        write_days(s3, DataSource(bucket=settings.data_bucket, prefix=prefix), days)
-        names.append(name)
-    return names
+    return write_models(
+        s3_client(settings), settings.data_bucket, config_dir, f"fleet_bench_{tag}", n
+    )
 
 
 def timed_fleet(names: list[str], parallel: int) -> tuple[float, dict[str, str]]:

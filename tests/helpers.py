@@ -166,3 +166,15 @@ def object_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
     """Keys below a prefix."""
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         yield from (o["Key"] for o in page.get("Contents", []))
+
+
+def write_models(s3: Any, bucket: str, config_dir: Path, prefix: str, n: int) -> list[str]:
+    """N synthetic models, each with its own data prefix (all DAYS before AS_OF) and a config
+    file in one folder; returns their names."""
+    names = []
+    for i in range(n):
+        name, source = f"{prefix}_{i:02d}", DataSource(bucket=bucket, prefix=f"{prefix}/{i:02d}")
+        write_config(config_dir, config_dict(name, bucket, source.prefix), f"{name}.yaml")
+        write_days(s3, source, window_days(AS_OF, DAYS))
+        names.append(name)
+    return names

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,8 @@ import pytest
 
 from flows.fleet import fleet
 from retrain import registry
-from retrain.config import DataSource
 from retrain.settings import Settings
-from tests.helpers import AS_OF, DAYS, config_dict, write_config, write_days
+from tests.helpers import AS_OF, config_dict, write_config, write_models
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -22,13 +20,7 @@ def test_fleet_runs_every_model_and_isolates_a_failure(
     stack: Settings, s3: Any, mlflow: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = uuid.uuid4().hex[:6]
-    days = [AS_OF - timedelta(days=DAYS - i) for i in range(DAYS)]
-    names = []
-    for i in range(3):
-        name, prefix = f"fleet_test_{run}_{i}", f"tests/fleet/{run}/{i}"
-        write_config(tmp_path, config_dict(name, stack.data_bucket, prefix), f"{name}.yaml")
-        write_days(s3, DataSource(bucket=stack.data_bucket, prefix=prefix), days)
-        names.append(name)
+    names = write_models(s3, stack.data_bucket, tmp_path, f"fleet_test_{run}", 3)
     broken = f"fleet_test_{run}_nodata"
     write_config(
         tmp_path,
@@ -52,14 +44,7 @@ def test_fleet_on_a_local_dask_cluster(
     """The documented way to spread a fleet over machines: DaskTaskRunner on a Dask scheduler."""
     from distributed import LocalCluster
 
-    run = uuid.uuid4().hex[:6]
-    days = [AS_OF - timedelta(days=DAYS - i) for i in range(DAYS)]
-    names = []
-    for i in range(2):
-        name, prefix = f"fleet_dask_{run}_{i}", f"tests/fleet-dask/{run}/{i}"
-        write_config(tmp_path, config_dict(name, stack.data_bucket, prefix), f"{name}.yaml")
-        write_days(s3, DataSource(bucket=stack.data_bucket, prefix=prefix), days)
-        names.append(name)
+    names = write_models(s3, stack.data_bucket, tmp_path, f"fleet_dask_{uuid.uuid4().hex[:6]}", 2)
     monkeypatch.setenv("RETRAIN_CONFIG_DIR", str(tmp_path))
 
     with LocalCluster(
