@@ -82,6 +82,11 @@ class Columns(_Strict):
 class Estimator(_Strict):
     class_path: str = Field(description="Dotted path of a scikit-learn estimator class.")
     params: dict[str, Any] = Field(default_factory=dict)
+    categorical_encoding: Literal["auto", "onehot", "native"] = Field(
+        default="auto",
+        description="How categoricals reach the estimator: native codes where it supports them "
+        "(auto: HistGradientBoosting*), or one-hot.",
+    )
 
     @field_validator("class_path")
     @classmethod
@@ -239,6 +244,11 @@ class ModelConfig(_Strict):
         fits = is_classifier if self.task is Task.classification else is_regressor
         if not fits(estimator):
             raise ValueError(f"estimator.class_path {path} is not a {self.task} estimator")
+        native = "categorical_features" in estimator.get_params()
+        if self.estimator.categorical_encoding == "native" and not native:
+            raise ValueError(
+                f"estimator.categorical_encoding native: {path} has no native categorical support"
+            )
         if self.metric == "roc_auc" and not hasattr(estimator, "predict_proba"):
             raise ValueError(f"estimator.class_path {path} has no predict_proba, needed by roc_auc")
         return self

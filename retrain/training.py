@@ -11,12 +11,13 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from retrain.config import ModelConfig, Task
 from retrain.metrics import prediction_for_metric, score
 
 MISSING = "__missing__"
+NATIVE_MAX_CATEGORIES = 250  # below HistGradientBoosting's 255 bins, missing and unknown kept apart
 
 
 class TrainingError(ValueError):
@@ -90,12 +91,29 @@ def target(frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
 
 
 def build_pipeline(config: ModelConfig) -> Pipeline:
-    """Imputation and one-hot encoding in front of the configured estimator."""
+    """Imputation and categorical encoding in front of the configured estimator.
+
+    Estimators with native categorical support (HistGradientBoosting*) get ordinal codes and
+    `categorical_features`; they fit several times faster than on a dense one-hot matrix.
+    """
     cols = config.columns
+    estimator = config.estimator.build()
+    native = uses_native_categoricals(config, estimator)
     transformers: list[tuple[str, Any, list[str]]] = []
     if cols.numeric:
         transformers.append(("num", SimpleImputer(strategy="median"), cols.numeric))
-    if cols.categorical:
+    if cols.categorical and native:
+        encoder: Any = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=np.nan,
+            encoded_missing_value=np.nan,
+            min_frequency=20,
+            max_categories=NATIVE_MAX_CATEGORIES,
+        )
+        transformers.append(("cat", encoder, cols.categorical))
+        first = len(cols.numeric)
+        estimator.set_params(categorical_features=list(range(first, first + len(cols.categorical))))
+    elif cols.categorical:
         encoder = OneHotEncoder(
             handle_unknown="infrequent_if_exist",
             min_frequency=20,
@@ -104,7 +122,18 @@ def build_pipeline(config: ModelConfig) -> Pipeline:
         )
         transformers.append(("cat", encoder, cols.categorical))
     pre = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
-    return Pipeline([("preprocess", pre), ("estimator", config.estimator.build())])
+    return Pipeline([("preprocess", pre), ("estimator", estimator)])
+
+
+def uses_native_categoricals(config: ModelConfig, estimator: Any) -> bool:
+    """Whether the categoricals go to the estimator as ordinal codes rather than one-hot."""
+    encoding = config.estimator.categorical_encoding
+    if encoding == "onehot":
+        return False
+    supported = "categorical_features" in estimator.get_params()
+    if encoding == "native" and not supported:
+        raise ValueError(f"{config.estimator.class_path} has no native categorical support")
+    return supported
 
 
 def time_split(frame: pd.DataFrame, config: ModelConfig, as_of: date) -> Split:
