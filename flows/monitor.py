@@ -3,16 +3,18 @@
 from datetime import UTC, date, datetime
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from retrain.config import Mode, ModelConfig, load_model_config
 from retrain.loop import (
+    ChampionState,
     InvalidDataError,
     RunInfo,
     champion_summary,
     monitoring_window,
     new_record,
     policy_inputs,
+    training_summary,
     training_window,
     version_description,
     version_tags,
@@ -26,9 +28,14 @@ from tasks.gate import gate_challenger
 from tasks.locks import model_lock
 from tasks.notification import notify
 from tasks.policy import decide_action
-from tasks.registry import find_champion, promote_challenger, register_challenger
+from tasks.registry import (
+    find_archived,
+    find_champion,
+    promote_challenger,
+    register_challenger,
+)
 from tasks.reporting import publish_summary, record_decision, start_run
-from tasks.training import log_challenger, train_model
+from tasks.training import hold_tournament, log_challenger, refit_winner
 from tasks.validation import validate_data
 
 
@@ -73,8 +80,10 @@ def _monitor(
         if champion is not None and validation.valid and len(window.frame):
             drift, links = measure_drift(settings, config, run, window, champion)
             record["drift"] = drift.to_dict()
-        metric_now = evaluate_champion(config, window, champion) if validation.valid else None
-        record["champion"] = champion_summary(champion, metric_now)
+        metric_now, metric_error = (
+            evaluate_champion(config, window, champion) if validation.valid else (None, None)
+        )
+        record["champion"] = champion_summary(champion, metric_now, metric_error)
         history = load_history(settings, config, mode, as_of)
         inputs = policy_inputs(
             config, run, window, validation, drift, champion, metric_now, history, force_retrain
@@ -82,39 +91,14 @@ def _monitor(
         decision = decide_action(inputs, config.thresholds)
         record["decision"] = decision.to_dict()
         if decision.retrain:
-            training = load_window(settings, config, training_window(config, as_of), as_of)
-            trained = train_model(config, training, as_of)
-            verdict = gate_challenger(config, trained, champion)
-            source = log_challenger(settings, config, run, trained)
-            record["training"] = {
-                **window_summary(training, config),
-                "train_rows": len(trained.split.train),
-                "holdout_rows": len(trained.split.holdout),
-                "holdout_start": trained.split.holdout_start.isoformat(),
-            }
-            record["gate"] = verdict.to_dict()
-            record["registered_version"] = register_challenger(
-                settings,
-                config,
-                source,
-                run.mlflow_run_id,
-                version_tags(record),
-                version_description(record),
-            )
-            if verdict.promote and mode == "auto":
-                expected = champion.champion.version if champion else None
-                promote_challenger(
-                    settings,
-                    config,
-                    record["registered_version"],
-                    expected,
-                    ", ".join(decision.reasons),
-                )
-                record["promoted"] = True
+            _retrain(settings, config, run, champion, ", ".join(decision.reasons), record)
         record["status"] = "completed"
     except Exception as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-        _close(settings, run, record, links)
+        try:
+            _close(settings, run, record, links)
+        except Exception as close_error:  # the run's own error is the one to raise
+            get_run_logger().error("recording the failed run failed too: %s", close_error)
         raise
     record = _close(settings, run, record, links)
     if not validation.valid:
@@ -123,6 +107,51 @@ def _monitor(
             + "; ".join(validation.reasons())
         )
     return record
+
+
+def _retrain(
+    settings: Settings,
+    config: ModelConfig,
+    run: RunInfo,
+    champion: ChampionState | None,
+    why: str,
+    record: dict[str, Any],
+) -> None:
+    """Tournament, gate, then either reinstate a past version or refit, register and promote."""
+    as_of = run.as_of
+    training = load_window(settings, config, training_window(config, as_of), as_of)
+    archived = find_archived(settings, config, champion)
+    contest = hold_tournament(config, training, as_of, champion, archived)
+    verdict = gate_challenger(config, contest, champion)
+    record.update(training=training_summary(training, contest, config, as_of))
+    record["gate"] = verdict.to_dict()
+    promote = verdict.promote and run.mode == "auto"
+    expected = champion.champion.version if champion else None
+    if contest.archived_version is not None:
+        if promote:
+            version = contest.archived_version
+            promote_challenger(settings, config, version, expected, f"reinstated ({why})")
+            record.update(reinstated_version=version, promoted=True, promoted_version=version)
+        return
+    assert contest.gate_fit is not None
+    served = contest.gate_fit
+    if verdict.promote and config.training.refit:
+        served = refit_winner(config, training, contest, as_of)
+        seconds = record["training"]["seconds"] + served.seconds
+        record["training"].update(refit=True, served_fit=served.to_dict(), seconds=seconds)
+    source = log_challenger(settings, config, run, served, verdict.challenger_score)
+    version = register_challenger(
+        settings,
+        config,
+        source,
+        run.mlflow_run_id,
+        version_tags(record),
+        version_description(record),
+    )
+    record["registered_version"] = version
+    if promote:
+        promote_challenger(settings, config, version, expected, why)
+        record.update(promoted=True, promoted_version=version)
 
 
 def _close(

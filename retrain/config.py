@@ -77,6 +77,11 @@ class Columns(_Strict):
     categorical: list[str] = Field(default_factory=list)
     label: str
     prediction: str | None = None
+    segment: str | None = Field(
+        default=None,
+        description="A categorical feature whose values the gate checks one by one "
+        "(no segment may regress past thresholds.max_segment_regression).",
+    )
 
     @property
     def features(self) -> list[str]:
@@ -92,12 +97,19 @@ class Columns(_Strict):
         dupes = sorted({c for c in named if named.count(c) > 1})
         if dupes:
             raise ValueError(f"columns used twice: {dupes}")
+        if self.segment is not None and self.segment not in self.categorical:
+            raise ValueError(f"segment {self.segment!r} must be one of the categorical features")
         return self
 
 
 class Estimator(_Strict):
     class_path: str = Field(description="Dotted path of a scikit-learn estimator class.")
     params: dict[str, Any] = Field(default_factory=dict)
+    categorical_encoding: Literal["auto", "onehot", "native"] = Field(
+        default="auto",
+        description="How categoricals reach the estimator: native codes where it supports them "
+        "(auto: HistGradientBoosting*), or one-hot.",
+    )
 
     @field_validator("class_path")
     @classmethod
@@ -126,10 +138,70 @@ class Windows(_Strict):
     label_delay_days: int = Field(default=1, ge=0, le=366)
 
     @model_validator(mode="after")
-    def _holdout_fits(self) -> Windows:
-        if self.holdout_days >= self.training_days:
-            raise ValueError("holdout_days must be smaller than training_days")
+    def _usable(self) -> Windows:
+        if self.label_delay_days >= self.monitoring_days:
+            raise ValueError(
+                f"label_delay_days ({self.label_delay_days}) must be smaller than monitoring_days "
+                f"({self.monitoring_days}): no label in a window would ever mature, so every run "
+                "would skip"
+            )
+        if self.training_days <= self.holdout_days + self.label_delay_days:
+            raise ValueError(
+                f"training_days ({self.training_days}) must exceed holdout_days + "
+                f"label_delay_days ({self.holdout_days} + {self.label_delay_days}): nothing would "
+                "be left to train on, so every retrain would fail"
+            )
         return self
+
+
+class Recipe(_Strict):
+    """One way to train a candidate: the last `days` days of matured labels, optionally with
+    sample weights that halve every `half_life_days` (older rows count less)."""
+
+    days: int = Field(ge=2, le=3660, description="Days of matured history to fit on.")
+    half_life_days: int | None = Field(
+        default=None, ge=1, le=3660, description="Sample weights halve every this many days."
+    )
+
+    @property
+    def name(self) -> str:
+        return f"{self.days}d" + (f"-h{self.half_life_days}" if self.half_life_days else "")
+
+
+class Training(_Strict):
+    """The candidate tournament a retrain runs, and the refit of its winner."""
+
+    candidates: list[Recipe] = Field(
+        default_factory=list,
+        description="Training recipes that compete; the first is the default. Empty: one "
+        "recipe of windows.training_days less the holdout and label delay.",
+    )
+    validation_days: int = Field(
+        default=0,
+        ge=0,
+        le=366,
+        description="Days before the holdout on which candidates are compared (0: choose the "
+        "first recipe without comparing).",
+    )
+    archived_versions: int = Field(
+        default=0,
+        ge=0,
+        le=20,
+        description="Past champions that compete without a fit (a recurring concept).",
+    )
+    refit: bool = Field(
+        default=True,
+        description="Fit the gated recipe again on its window including the holdout before "
+        "registering, so the served model has seen the newest labels.",
+    )
+
+    @field_validator("candidates")
+    @classmethod
+    def _distinct(cls, v: list[Recipe]) -> list[Recipe]:
+        names = [r.name for r in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"candidates repeat a recipe: {names}")
+        return v
 
 
 class ColumnDrift(_Strict):
@@ -192,6 +264,27 @@ class Thresholds(_Strict):
     bootstrap_resamples: int = Field(default=500, ge=50, le=100_000)
     bootstrap_alpha: float = Field(default=0.05, gt=0, lt=0.5)
     max_window_rows: int = Field(default=5_000_000, ge=1000, description="Refuse larger windows.")
+    gate_mode: Literal["superiority", "non_inferiority"] = Field(
+        default="superiority",
+        description="superiority: the challenger must win by min_gain, with a bootstrap interval "
+        "above 0; non_inferiority: a fresher model is promoted unless it is worse than the "
+        "champion by more than non_inferiority_margin (bootstrap interval above -margin).",
+    )
+    non_inferiority_margin: float = Field(default=0.01, ge=0, le=1)
+    max_segment_regression: float | None = Field(
+        default=None, ge=0, description="No segment (columns.segment) may lose more than this."
+    )
+    min_segment_rows: int = Field(default=200, ge=10, description="Smaller segments not judged.")
+    max_model_age_days: int | None = Field(
+        default=None, ge=1, description="Retrain when the champion is this many days old."
+    )
+    reference_windows: int = Field(
+        default=4,
+        ge=0,
+        le=52,
+        description="performance_drop is measured from the best holdout score of the champion "
+        "and of the challengers of this many recent windows: a weak champion never lowers the bar.",
+    )
 
 
 class ModelConfig(_Strict):
@@ -203,6 +296,7 @@ class ModelConfig(_Strict):
     metric: str
     estimator: Estimator
     windows: Windows = Field(default_factory=Windows)
+    training: Training = Field(default_factory=Training)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     mode: Mode = Mode.auto
     schedule: str | None = Field(default=None, description="Cron schedule of the loop.")
@@ -245,9 +339,34 @@ class ModelConfig(_Strict):
         fits = is_classifier if self.task is Task.classification else is_regressor
         if not fits(estimator):
             raise ValueError(f"estimator.class_path {path} is not a {self.task} estimator")
+        native = "categorical_features" in estimator.get_params()
+        if self.estimator.categorical_encoding == "native" and not native:
+            raise ValueError(
+                f"estimator.categorical_encoding native: {path} has no native categorical support"
+            )
         if self.metric == "roc_auc" and not hasattr(estimator, "predict_proba"):
             raise ValueError(f"estimator.class_path {path} has no predict_proba, needed by roc_auc")
         return self
+
+    @model_validator(mode="after")
+    def _recipes_fit(self) -> ModelConfig:
+        if self.training.candidates and "training_days" in self.windows.model_fields_set:
+            raise ValueError(
+                "set either windows.training_days (one recipe) or training.candidates, not both"
+            )
+        if self.training.archived_versions and not self.training.validation_days:
+            raise ValueError(
+                "training.archived_versions needs training.validation_days > 0 to compare them"
+            )
+        return self
+
+    @property
+    def recipes(self) -> list[Recipe]:
+        """The candidate recipes, the default first."""
+        if self.training.candidates:
+            return list(self.training.candidates)
+        w = self.windows
+        return [Recipe(days=w.training_days - w.holdout_days - w.label_delay_days)]
 
     @property
     def higher_is_better(self) -> bool:

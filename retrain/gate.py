@@ -10,6 +10,7 @@ import numpy as np
 from retrain.metrics import higher_is_better, oriented_gain, resample_scorer, score
 
 MIN_SEGMENT_ROWS = 30
+SUPERIORITY, NON_INFERIORITY = "superiority", "non_inferiority"
 _CHUNK = 16  # resamples scored per block: keeps the index matrix small and in cache
 
 
@@ -28,10 +29,17 @@ class GateResult:
     p_value: float | None
     n_rows: int
     segment_gains: dict[str, float] = field(default_factory=dict)
+    mode: str = SUPERIORITY
+    margin: float | None = None
+    regressed_segments: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable record, for version tags and the run report."""
-        return {**asdict(self), "reasons": list(self.reasons)}
+        return {
+            **asdict(self),
+            "reasons": list(self.reasons),
+            "regressed_segments": list(self.regressed_segments),
+        }
 
 
 def gate(
@@ -47,12 +55,20 @@ def gate(
     seed: int = 0,
     segments: np.ndarray | None = None,
     max_segment_regression: float | None = None,
+    min_segment_rows: int = MIN_SEGMENT_ROWS,
+    mode: str = SUPERIORITY,
+    margin: float = 0.0,
 ) -> GateResult:
     """Decide whether the challenger replaces the champion, both scored on the same rows.
 
-    Segments are checked when `max_segment_regression` is set, and only reported otherwise.
+    superiority: the gain must reach `min_gain` and its bootstrap lower bound exceed 0.
+    non_inferiority: the bootstrap lower bound of the gain must exceed -`margin` (a fresher
+    model that is not worse by more than the margin). Segments are checked when
+    `max_segment_regression` is set, and only reported otherwise.
     """
     _check_args(min_gain, resamples, alpha)
+    if mode not in (SUPERIORITY, NON_INFERIORITY) or margin < 0:
+        raise ValueError(f"unknown gate mode {mode!r} or negative margin {margin}")
     y_true, challenger_pred = np.asarray(y_true), np.asarray(challenger_pred)
     challenger_score = score(metric, y_true, challenger_pred)
     cleared = _clears_floor(metric, challenger_score, floor)
@@ -68,6 +84,7 @@ def gate(
             ci_high=None,
             p_value=None,
             n_rows=y_true.size,
+            mode=mode,
         )
     champion_pred = np.asarray(champion_pred)
     champion_score = score(metric, y_true, champion_pred)
@@ -76,21 +93,25 @@ def gate(
     ci_low, ci_high, p_value = _interval(gains, alpha)
     seg_gains: dict[str, float] = {}
     if segments is not None:
-        seg_gains = segment_gains(metric, y_true, challenger_pred, champion_pred, segments)
-    failures = []
-    if not cleared:
-        failures.append("below_floor")
-    if gain < min_gain:
-        failures.append("gain_below_min")
-    if ci_low is None or ci_low <= 0:
-        failures.append("not_significant")
-    if max_segment_regression is not None and any(
-        g < -max_segment_regression for g in seg_gains.values()
-    ):
-        failures.append("segment_regression")
+        seg_gains = segment_gains(
+            metric, y_true, challenger_pred, champion_pred, segments, min_segment_rows
+        )
+    regressed: tuple[str, ...] = ()
+    if max_segment_regression is not None:
+        regressed = tuple(k for k, g in sorted(seg_gains.items()) if g < -max_segment_regression)
+    failures = [] if cleared else ["below_floor"]
+    if mode == SUPERIORITY:
+        if gain < min_gain:
+            failures.append("gain_below_min")
+        if ci_low is None or ci_low <= 0:
+            failures.append("not_significant")
+    elif ci_low is None or ci_low <= -margin:
+        failures.append("worse_than_margin")
+    failures += [f"segment_regression:{key}" for key in regressed]
+    won = "challenger_wins" if mode == SUPERIORITY else "not_worse_than_margin"
     return GateResult(
         promote=not failures,
-        reasons=tuple(failures) or ("challenger_wins",),
+        reasons=tuple(failures) or (won,),
         metric=metric,
         challenger_score=challenger_score,
         champion_score=champion_score,
@@ -100,6 +121,9 @@ def gate(
         p_value=p_value,
         n_rows=y_true.size,
         segment_gains=seg_gains,
+        mode=mode,
+        margin=margin if mode == NON_INFERIORITY else None,
+        regressed_segments=regressed,
     )
 
 
@@ -132,6 +156,7 @@ def segment_gains(
     challenger_pred: np.ndarray,
     champion_pred: np.ndarray,
     segments: np.ndarray,
+    min_rows: int = MIN_SEGMENT_ROWS,
 ) -> dict[str, float]:
     """Oriented gain in each segment large enough to judge and where the metric is defined."""
     keys = np.asarray(segments).astype(str)
@@ -139,7 +164,7 @@ def segment_gains(
         raise ValueError(f"segments have shape {keys.shape}, rows {y_true.shape}")
     gains: dict[str, float] = {}
     values, counts = np.unique(keys, return_counts=True)
-    for key in values[counts >= MIN_SEGMENT_ROWS]:
+    for key in values[counts >= min_rows]:
         rows = keys == key
         if metric == "roc_auc" and np.unique(y_true[rows]).size < 2:
             continue

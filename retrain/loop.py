@@ -14,10 +14,11 @@ import pandas as pd
 from retrain.config import ModelConfig
 from retrain.data import LoadedWindow, Window
 from retrain.drift import DriftSummary
-from retrain.policy import PolicyInputs
+from retrain.policy import PolicyInputs, reference_metric
 from retrain.registry import Champion
-from retrain.reporting import drift_history, last_retrain
-from retrain.training import matured
+from retrain.reporting import RECORD_VERSION, challenger_scores, drift_history, last_promotion
+from retrain.tournament import Tournament
+from retrain.training import matured, slices
 from retrain.validation import ValidationReport
 
 
@@ -56,8 +57,12 @@ def monitoring_window(config: ModelConfig, as_of: date) -> Window:
 
 
 def training_window(config: ModelConfig, as_of: date) -> Window:
-    """The newest `training_days` ending at (excluding) `as_of`."""
-    return Window(as_of - timedelta(days=config.windows.training_days), as_of)
+    """Every day a retrain reads: the longest recipe before the validation slice, the validation
+    slice, the holdout and the days whose labels have not matured, up to `as_of`."""
+    w = config.windows
+    days = max(r.days for r in config.recipes)
+    back = days + config.training.validation_days + w.holdout_days + w.label_delay_days
+    return Window(as_of - timedelta(days=back), as_of)
 
 
 def git_commit() -> str:
@@ -89,22 +94,34 @@ def policy_inputs(
     history: list[dict[str, Any]],
     forced: bool,
 ) -> PolicyInputs:
-    """Gather the facts `decide` needs from the steps before it."""
-    n = config.thresholds.drift.persistence_n
+    """Gather the facts `decide` needs from the steps before it and the earlier records."""
+    t, step = config.thresholds, config.windows.monitoring_days
+    n = t.drift.persistence_n
+    current = champion.champion if champion else None
+    reference = None
+    if current is not None:
+        recent = challenger_scores(history, run.as_of - timedelta(days=step * t.reference_windows))
+        reference = reference_metric(current.holdout_metric, list(recent), config.higher_is_better)
+    trained = current.trained_as_of if current else None
     return PolicyInputs(
         as_of=run.as_of,
         rows=len(window.frame),
         data_valid=validation.valid,
-        has_champion=champion is not None,
+        has_champion=current is not None,
         forced=forced,
         labelled_rows=len(matured(window.frame, config)),
         champion_metric=champion_metric,
-        promoted_metric=champion.champion.promoted_metric if champion else None,
+        reference_metric=reference,
         higher_is_better=config.higher_is_better,
         dataset_drift=bool(drift and drift.dataset_drift),
-        drift_history=drift_history(history, n - 1) if n > 1 else (),
-        last_retrain=last_retrain(history)
-        or (champion.champion.trained_as_of if champion else None),
+        drift_history=drift_history(
+            history,
+            n - 1,
+            current.version if current else None,
+            run.as_of - timedelta(days=step * (n - 1)),
+        ),
+        last_promotion=last_promotion(history) or trained,
+        model_age_days=(run.as_of - trained).days if trained else None,
     )
 
 
@@ -121,10 +138,28 @@ def window_summary(window: LoadedWindow, config: ModelConfig) -> dict[str, Any]:
     }
 
 
+def training_summary(
+    window: LoadedWindow, contest: Tournament, config: ModelConfig, as_of: date
+) -> dict[str, Any]:
+    """The training part of the decision record: data read, candidates, choice, fits."""
+    cut = slices(config, as_of)
+    served = contest.gate_fit.to_dict() if contest.gate_fit else None
+    return {
+        **window_summary(window, config),
+        **contest.to_dict(),
+        "validation_start": cut.validation_start.date().isoformat(),
+        "holdout_start": cut.holdout_start.date().isoformat(),
+        "cutoff": cut.cutoff.date().isoformat(),
+        "refit": False,
+        "served_fit": served,
+        "seconds": round(contest.fit_seconds, 3),
+    }
+
+
 def new_record(config: ModelConfig, run: RunInfo, forced: bool) -> dict[str, Any]:
     """The decision record as a run opens it; steps fill it in."""
     return {
-        "record_version": 1,
+        "record_version": RECORD_VERSION,
         "model": config.name,
         "as_of": run.as_of.isoformat(),
         "mode": run.mode,
@@ -138,32 +173,45 @@ def new_record(config: ModelConfig, run: RunInfo, forced: bool) -> dict[str, Any
         "status": "running",
         "decision": {"action": "none", "reasons": [], "details": {}},
         "registered_version": None,
+        "reinstated_version": None,
         "promoted": False,
+        "promoted_version": None,
     }
 
 
-def champion_summary(champion: ChampionState | None, metric_now: float | None) -> dict[str, Any]:
+def champion_summary(
+    champion: ChampionState | None, metric_now: float | None, metric_error: str | None
+) -> dict[str, Any]:
+    """The champion part of the decision record: its score now and at registration."""
     if champion is None:
         return {}
     return {
         "version": champion.champion.version,
+        "recipe": champion.champion.recipe,
         "metric_now": metric_now,
-        "metric_at_promotion": champion.champion.promoted_metric,
+        "metric_error": metric_error,
+        "holdout_metric_at_registration": champion.champion.holdout_metric,
     }
 
 
 def version_tags(record: dict[str, Any]) -> dict[str, Any]:
-    """Tags of a challenger version: window, rows, provenance, both metrics, decision, gate."""
+    """Tags of a challenger version: window, rows, recipe, provenance, metrics, decision, gate."""
     training = record.get("training") or {}
+    served = training.get("served_fit") or {}
+    gate_fit = training.get("gate_fit") or {}
     gate = record.get("gate") or {}
     champion = record.get("champion") or {}
+    candidates = training.get("candidates", [])
     return {
         "as_of": record["as_of"],
         "mode": record["mode"],
-        "training_window": f"{training.get('start')}..{training.get('end')}",
+        "recipe": training.get("winner"),
+        "training_window": f"{served.get('start')}..{served.get('end')}",
+        "train_rows": served.get("rows"),
+        "refit": bool(training.get("refit")),
+        "gate_training_window": f"{gate_fit.get('start')}..{gate_fit.get('end')}",
         "holdout_start": training.get("holdout_start"),
-        "train_rows": training.get("train_rows"),
-        "holdout_rows": training.get("holdout_rows"),
+        "holdout_rows": gate.get("n_rows"),
         "config_hash": record["config_hash"],
         "git_commit": record["git_commit"],
         "prefect_flow_run_id": record["flow_run_id"],
@@ -173,7 +221,9 @@ def version_tags(record: dict[str, Any]) -> dict[str, Any]:
         "champion_version": champion.get("version", ""),
         "decision": record["decision"]["action"],
         "decision_reasons": record["decision"]["reasons"],
+        "candidates": {c["name"]: c.get("validation_score") for c in candidates},
         "gate": "promote" if gate.get("promote") else "reject",
+        "gate_mode": gate.get("mode"),
         "gate_reasons": gate.get("reasons", []),
         "gate_gain": gate.get("gain"),
         "gate_ci_low": gate.get("ci_low"),
@@ -183,6 +233,7 @@ def version_tags(record: dict[str, Any]) -> dict[str, Any]:
 def version_description(record: dict[str, Any]) -> str:
     """Why this version was trained and what the gate said, in a sentence or two."""
     gate = record.get("gate") or {}
+    training = record.get("training") or {}
     reasons = ", ".join(record["decision"]["reasons"])
     verdict = "passed" if gate.get("promote") else "failed"
     promotion = (
@@ -192,9 +243,11 @@ def version_description(record: dict[str, Any]) -> str:
         if gate.get("promote")
         else "not promoted"
     )
+    refit = " then refitted with the holdout" if training.get("refit") else ""
     return (
-        f"Trained for the window ending {record['as_of']} because: {reasons}. "
-        f"Gate {verdict} ({', '.join(gate.get('reasons', []))}): challenger "
+        f"Trained for the window ending {record['as_of']} because: {reasons}. Recipe "
+        f"{training.get('winner')} won the tournament ({training.get('choice', {}).get('reason')})"
+        f". Gate {verdict} ({', '.join(gate.get('reasons', []))}): challenger "
         f"{record['metric']} {gate.get('challenger_score')} vs champion "
-        f"{gate.get('champion_score')} on the same holdout; {promotion}."
+        f"{gate.get('champion_score')} on the same holdout{refit}; {promotion}."
     )

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "_operator.")
+# HistGradientBoosting with native categoricals keeps functools.partial(check_array, ...): skops
+# checks the wrapped function as a type of its own, so trusting the wrapper alone is safe.
+TRUSTED_EXACT = frozenset({"functools.partial"})
 MODEL_FILE = "model.skops"
 
 
@@ -26,9 +29,12 @@ def untrusted_types(path: Path) -> list[str]:
     """Types skops would have to trust to load `path` that fall outside the allow-list."""
     import skops.io
 
-    return [
-        t for t in skops.io.get_untrusted_types(file=path) if not t.startswith(TRUSTED_PREFIXES)
-    ]
+    return outside_allow_list(skops.io.get_untrusted_types(file=path))
+
+
+def outside_allow_list(types: list[str]) -> list[str]:
+    """The types skops lists that the project does not trust."""
+    return [t for t in types if not (t.startswith(TRUSTED_PREFIXES) or t in TRUSTED_EXACT)]
 
 
 def log_sklearn_model(client: MlflowClient, run_id: str, model: Any, path: str = "model") -> str:
@@ -37,7 +43,7 @@ def log_sklearn_model(client: MlflowClient, run_id: str, model: Any, path: str =
     import skops.io
 
     types = skops.io.get_untrusted_types(data=skops.io.dumps(model))
-    outside = [t for t in types if not t.startswith(TRUSTED_PREFIXES)]
+    outside = outside_allow_list(types)
     if outside:
         raise UntrustedModelError(f"model uses types outside the allow-list: {outside}")
     with tempfile.TemporaryDirectory() as tmp:

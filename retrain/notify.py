@@ -37,7 +37,7 @@ def message(event: str, record: dict[str, Any]) -> dict[str, Any]:
         "drift": f"drift share {drift.get('drift_share')} "
         f"(columns: {', '.join(drift.get('drifted_columns', [])) or '-'})",
         "retrain": f"retraining because {', '.join(decision.get('reasons', []))}",
-        "promotion": f"v{record.get('registered_version')} promoted to champion "
+        "promotion": f"v{record.get('promoted_version')} promoted to champion "
         f"({record.get('metric')} {gate.get('challenger_score')} vs {gate.get('champion_score')})",
         "rejected": f"challenger v{record.get('registered_version')} rejected: "
         f"{', '.join(gate.get('reasons', []))}",

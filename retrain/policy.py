@@ -23,8 +23,10 @@ class Reason(StrEnum):
     no_champion = "no_champion"
     forced = "forced"
     too_few_labels = "too_few_labels"
+    below_floor = "below_floor"
     performance_drop = "performance_drop"
     persistent_drift = "persistent_drift"
+    stale_model = "stale_model"
     drift_not_persistent = "drift_not_persistent"
     cooldown = "cooldown"
     stable = "stable"
@@ -41,11 +43,12 @@ class PolicyInputs:
     forced: bool
     labelled_rows: int
     champion_metric: float | None
-    promoted_metric: float | None
+    reference_metric: float | None  # the bar: best recent holdout score (see reference_metric)
     higher_is_better: bool
     dataset_drift: bool
-    drift_history: tuple[bool, ...]
-    last_retrain: date | None
+    drift_history: tuple[bool, ...]  # earlier consecutive windows of the current champion
+    last_promotion: date | None
+    model_age_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,28 @@ def drift_persisted(history: tuple[bool, ...], current: bool, k: int, n: int) ->
     return sum(recent) >= k
 
 
+def reference_metric(
+    champion_holdout: float | None, recent: list[float | None], higher_is_better: bool
+) -> float | None:
+    """The bar the champion is held to: the best of its own holdout score at registration and
+    the holdout scores challengers reached on recent windows. It never sinks with a champion
+    that was weak when promoted."""
+    scores = [v for v in (champion_holdout, *recent) if v is not None and math.isfinite(v)]
+    if not scores:
+        return None
+    return max(scores) if higher_is_better else min(scores)
+
+
+def below_floor(value: float | None, floor: float | None, higher_is_better: bool) -> bool:
+    """Whether a known metric is on the wrong side of the absolute floor."""
+    if value is None or floor is None or not math.isfinite(value):
+        return False
+    return value < floor if higher_is_better else value > floor
+
+
 def performance_drop(inputs: PolicyInputs) -> float | None:
-    """How much worse the champion scores now than at promotion (positive = worse), if known."""
-    now, then = inputs.champion_metric, inputs.promoted_metric
+    """How much worse the champion scores now than the reference (positive = worse), if known."""
+    now, then = inputs.champion_metric, inputs.reference_metric
     if now is None or then is None or not (math.isfinite(now) and math.isfinite(then)):
         return None
     drop = then - now if inputs.higher_is_better else now - then
@@ -89,7 +111,11 @@ def performance_drop(inputs: PolicyInputs) -> float | None:
 
 
 def decide(inputs: PolicyInputs, thresholds: Thresholds) -> Decision:
-    """Retrain, skip or keep the champion for this window; the first matching rule wins."""
+    """Retrain, skip or keep the champion for this window; the first matching rule wins.
+
+    A cooldown since the last promotion holds back drift, performance and staleness triggers,
+    but never a champion below the absolute floor.
+    """
     details = _details(inputs, thresholds)
     if inputs.rows == 0:
         return Decision(Action.skip, (Reason.no_data,), details)
@@ -102,8 +128,9 @@ def decide(inputs: PolicyInputs, thresholds: Thresholds) -> Decision:
     if inputs.forced:
         return Decision(Action.retrain, (Reason.forced,), details)
     triggers = _triggers(details, thresholds)
-    days = details["days_since_retrain"]
-    if triggers and days is not None and days < thresholds.cooldown_days:
+    days = details["days_since_promotion"]
+    cooling = days is not None and days < thresholds.cooldown_days
+    if triggers and cooling and Reason.below_floor not in triggers:
         details["suppressed_triggers"] = [str(t) for t in triggers]
         return Decision(Action.skip, (Reason.cooldown,), details)
     if triggers:
@@ -115,18 +142,23 @@ def decide(inputs: PolicyInputs, thresholds: Thresholds) -> Decision:
 
 def _triggers(details: dict[str, Any], thresholds: Thresholds) -> tuple[Reason, ...]:
     triggers: list[Reason] = []
+    if details["below_floor"]:
+        triggers.append(Reason.below_floor)
     drop = details["performance_drop"]
     if drop is not None and drop > thresholds.performance_drop:
         triggers.append(Reason.performance_drop)
     if details["drift_persisted"]:
         triggers.append(Reason.persistent_drift)
+    age, max_age = details["model_age_days"], thresholds.max_model_age_days
+    if age is not None and max_age is not None and age >= max_age:
+        triggers.append(Reason.stale_model)
     return tuple(triggers)
 
 
 def _details(inputs: PolicyInputs, thresholds: Thresholds) -> dict[str, Any]:
     k, n = thresholds.drift.persistence_k, thresholds.drift.persistence_n
     recent = (*inputs.drift_history, inputs.dataset_drift)[-n:]
-    last = inputs.last_retrain
+    last = inputs.last_promotion
     return {
         "as_of": inputs.as_of.isoformat(),
         "rows": inputs.rows,
@@ -136,8 +168,12 @@ def _details(inputs: PolicyInputs, thresholds: Thresholds) -> dict[str, Any]:
         "labelled_rows": inputs.labelled_rows,
         "min_labelled_rows": thresholds.min_labelled_rows,
         "champion_metric": _finite(inputs.champion_metric),
-        "promoted_metric": _finite(inputs.promoted_metric),
+        "reference_metric": _finite(inputs.reference_metric),
         "higher_is_better": inputs.higher_is_better,
+        "absolute_floor": thresholds.absolute_floor,
+        "below_floor": below_floor(
+            inputs.champion_metric, thresholds.absolute_floor, inputs.higher_is_better
+        ),
         "performance_drop": performance_drop(inputs),
         "performance_drop_threshold": thresholds.performance_drop,
         "dataset_drift": inputs.dataset_drift,
@@ -146,8 +182,10 @@ def _details(inputs: PolicyInputs, thresholds: Thresholds) -> dict[str, Any]:
         "persistence_k": k,
         "persistence_n": n,
         "drift_persisted": drift_persisted(inputs.drift_history, inputs.dataset_drift, k, n),
-        "last_retrain": last.isoformat() if last else None,
-        "days_since_retrain": (inputs.as_of - last).days if last else None,
+        "model_age_days": inputs.model_age_days,
+        "max_model_age_days": thresholds.max_model_age_days,
+        "last_promotion": last.isoformat() if last else None,
+        "days_since_promotion": (inputs.as_of - last).days if last else None,
         "cooldown_days": thresholds.cooldown_days,
     }
 

@@ -43,9 +43,15 @@ class Champion:
         return f"models:/{self.name}/{self.version}"
 
     @property
-    def promoted_metric(self) -> float | None:
+    def holdout_metric(self) -> float | None:
+        """The metric this version scored on its holdout when it was registered."""
         value = self.tags.get("challenger_metric")
         return float(value) if value not in (None, "", "None") else None
+
+    @property
+    def recipe(self) -> str | None:
+        """The training recipe that produced this version (tournament incumbent)."""
+        return self.tags.get("recipe") or None
 
     @property
     def trained_as_of(self) -> date | None:
@@ -239,6 +245,19 @@ def champion_history(client: MlflowClient, name: str) -> list[dict[str, str]]:
     tags = client.get_registered_model(name).tags
     keys = sorted(k for k in tags if k.startswith(f"{HISTORY_TAG}."))
     return [json.loads(tags[k]) for k in keys]
+
+
+def archived_versions(client: MlflowClient, name: str, current: str, n: int) -> list[str]:
+    """Up to n earlier champions, newest first, the current one left out: the past versions a
+    tournament may reinstate without training."""
+    if n <= 0:
+        return []
+    found: list[str] = []
+    for move in reversed(champion_history(client, name)):
+        version = move["version"]
+        if version != current and version not in found:
+            found.append(version)
+    return found[:n]
 
 
 def log_reference(

@@ -47,18 +47,48 @@ def latest_per_window(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [by_day[k] for k in sorted(by_day)]
 
 
-def drift_history(records: list[dict[str, Any]], n: int) -> tuple[bool, ...]:
-    """Dataset-drift verdicts of the last n windows' records, oldest first."""
+def drift_history(
+    records: list[dict[str, Any]],
+    n: int,
+    champion_version: str | None = None,
+    since: date | None = None,
+) -> tuple[bool, ...]:
+    """Dataset-drift verdicts of the last n windows' records, oldest first: only windows served
+    by `champion_version` and ending on or after `since`, when given (consecutive windows of the
+    current champion, not any n records)."""
     verdicts = [
-        bool((r.get("drift") or {}).get("dataset_drift")) for r in records if r.get("drift")
+        bool(r["drift"].get("dataset_drift"))
+        for r in records
+        if r.get("drift")
+        and (champion_version is None or _champion_version(r) == champion_version)
+        and (since is None or date.fromisoformat(r["as_of"]) >= since)
     ]
     return tuple(verdicts[-n:]) if n > 0 else ()
 
 
-def last_retrain(records: list[dict[str, Any]]) -> date | None:
-    """The newest window end at which the loop trained a challenger."""
-    days = [r["as_of"] for r in records if r.get("decision", {}).get("action") == "retrain"]
+def _champion_version(record: dict[str, Any]) -> str | None:
+    version = (record.get("champion") or {}).get("version")
+    return None if version is None else str(version)
+
+
+def last_promotion(records: list[dict[str, Any]]) -> date | None:
+    """The newest window end at which the champion changed (in shadow mode: would have)."""
+    days = [
+        r["as_of"]
+        for r in records
+        if r.get("promoted") or (r.get("mode") == "shadow" and (r.get("gate") or {}).get("promote"))
+    ]
     return date.fromisoformat(max(days)) if days else None
+
+
+def challenger_scores(records: list[dict[str, Any]], since: date) -> list[float]:
+    """Holdout scores the challengers of windows ending on or after `since` reached."""
+    return [
+        float(r["gate"]["challenger_score"])
+        for r in records
+        if (r.get("gate") or {}).get("challenger_score") is not None
+        and date.fromisoformat(r["as_of"]) >= since
+    ]
 
 
 def md(value: Any) -> str:
@@ -80,7 +110,9 @@ def headline(record: dict[str, Any]) -> str:
     decision = record["decision"]
     reasons = ", ".join(decision["reasons"]) or "-"
     outcome = ""
-    if record.get("registered_version"):
+    if record.get("reinstated_version"):
+        outcome = f"; past version v{record['reinstated_version']} reinstated"
+    elif record.get("registered_version"):
         verb = "promoted" if record.get("promoted") else "registered, not promoted"
         outcome = f"; challenger v{record['registered_version']} {verb}"
     return (
@@ -133,8 +165,8 @@ def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
         "| model | version | metric | value |",
         "|---|---|---|---|",
         f"| champion on this window | {version} | {metric} | {_fmt(champion.get('metric_now'))} |",
-        f"| champion at promotion | {version} | {metric} "
-        f"| {_fmt(champion.get('metric_at_promotion'))} |",
+        f"| champion on its holdout at registration | {version} | {metric} "
+        f"| {_fmt(champion.get('holdout_metric_at_registration'))} |",
     ]
     if gate:
         lines += [
@@ -148,6 +180,26 @@ def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
             f"CI [{_fmt(gate.get('ci_low'))}, {_fmt(gate.get('ci_high'))}], "
             f"p {_fmt(gate.get('p_value'))}, {_fmt(gate.get('n_rows'))} rows.",
         ]
+    training = record.get("training") or {}
+    if training.get("candidates"):
+        choice = training.get("choice") or {}
+        lines += [
+            "",
+            "## Tournament",
+            "",
+            f"Winner {md(training.get('winner'))} ({md(choice.get('reason'))}); "
+            f"refit on the holdout: {_fmt(training.get('refit'))}; fits took "
+            f"{_fmt(training.get('seconds'))} s.",
+            "",
+            "| candidate | kind | validation score | rows | error |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {_fmt(c['name'])} | {_fmt(c['kind'])} | {_fmt(c.get('validation_score'))} "
+            f"| {_fmt(c.get('rows'))} | {_fmt(c.get('error'))} |"
+            for c in training["candidates"]
+        ]
+        lines.append("")
     if record.get("error"):
         lines += ["", f"Error: {md(record['error'])}"]
     lines += ["", "## Links", ""]

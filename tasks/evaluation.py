@@ -14,16 +14,22 @@ from retrain.training import evaluate, matured
 @task(cache_policy=NO_CACHE)
 def evaluate_champion(
     config: ModelConfig, window: LoadedWindow, champion: ChampionState | None
-) -> float | None:
-    """The champion's metric on rows whose labels have matured; None when it cannot be scored."""
+) -> tuple[float | None, str | None]:
+    """The champion's metric on rows whose labels have matured, or why it has none.
+
+    Whether there are enough rows to act on is the policy's call (min_labelled_rows); a
+    metric that cannot be computed is reported, never silently dropped.
+    """
     rows = matured(window.frame, config)
-    if champion is None or len(rows) < config.thresholds.min_labelled_rows:
-        return None
+    if champion is None:
+        return None, None
+    if rows.empty:
+        return None, "no matured labelled rows in the window"
     try:
         value = evaluate(champion.model, rows, config)
     except ValueError as exc:  # e.g. a single class among the matured labels
         get_run_logger().warning("champion not scored on this window: %s", exc)
-        return None
+        return None, str(exc)
     get_run_logger().info(
         "champion v%s %s on %d matured rows: %.4f",
         champion.champion.version,
@@ -31,4 +37,4 @@ def evaluate_champion(
         len(rows),
         value,
     )
-    return value
+    return value, None

@@ -8,31 +8,41 @@ from prefect.cache_policies import NO_CACHE
 from retrain.config import ModelConfig
 from retrain.gate import GateResult, gate
 from retrain.loop import ChampionState
-from retrain.training import TrainedChallenger, predict, target
+from retrain.tournament import Tournament
+from retrain.training import predict, target
 
 
 @task(cache_policy=NO_CACHE)
 def gate_challenger(
-    config: ModelConfig, trained: TrainedChallenger, champion: ChampionState | None
+    config: ModelConfig, contest: Tournament, champion: ChampionState | None
 ) -> GateResult:
-    """Promote only on a real win: min_gain, the floor, and a paired bootstrap on the same rows."""
-    holdout = trained.split.holdout
+    """Promote only what clears the floor, the configured test and every segment, on the
+    holdout both models are scored on."""
+    holdout = contest.holdout
     t = config.thresholds
+    segment = config.columns.segment
     result = gate(
         config.metric,
         target(holdout, config),
-        predict(trained.model, holdout, config),
+        predict(contest.gate_model, holdout, config),
         predict(champion.model, holdout, config) if champion else None,
         min_gain=t.min_gain,
         floor=t.absolute_floor,
         resamples=t.bootstrap_resamples,
         alpha=t.bootstrap_alpha,
         seed=0,
+        segments=holdout[segment].to_numpy() if segment else None,
+        max_segment_regression=t.max_segment_regression,
+        min_segment_rows=t.min_segment_rows,
+        mode=t.gate_mode,
+        margin=t.non_inferiority_margin,
     )
     get_run_logger().info(
-        "gate: %s (%s); challenger %.4f vs champion %s",
+        "gate (%s): %s (%s); challenger %s %.4f vs champion %s",
+        result.mode,
         "promote" if result.promote else "reject",
         ", ".join(result.reasons),
+        contest.choice.winner,
         result.challenger_score,
         "-" if result.champion_score is None else f"{result.champion_score:.4f}",
     )

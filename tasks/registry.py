@@ -39,6 +39,28 @@ def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | No
     return ChampionState(champion=champion, model=model, reference=reference, schema=schema)
 
 
+@task(
+    retries=3,
+    retry_delay_seconds=[2, 5, 15],
+    retry_condition_fn=retry_unless_bad_data,
+    cache_policy=NO_CACHE,
+)
+def find_archived(
+    settings: Settings, config: ModelConfig, champion: ChampionState | None
+) -> dict[str, Any]:
+    """Earlier champions (up to training.archived_versions), loaded without pickle."""
+    if champion is None or not config.training.archived_versions:
+        return {}
+    client = mlflow_client(settings)
+    with service_call("MLflow", "read archived versions of", config.name):
+        versions = registry.archived_versions(
+            client, config.name, champion.champion.version, config.training.archived_versions
+        )
+        models = {v: load_sklearn_model(f"models:/{config.name}/{v}") for v in versions}
+    get_run_logger().info("archived candidates of %s: %s", config.name, list(models) or "none")
+    return models
+
+
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
 def register_challenger(
     settings: Settings,

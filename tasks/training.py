@@ -1,8 +1,9 @@
-"""Task that trains a challenger and stores it with its reference sample and schema."""
+"""Tasks that run the candidate tournament, refit its winner and store a challenger."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 from prefect import get_run_logger, task
@@ -13,54 +14,79 @@ from retrain.config import ModelConfig
 from retrain.data import LoadedWindow
 from retrain.drift_stats import PREDICTION, ReferenceStats, compute_reference_stats
 from retrain.errors import service_call
-from retrain.loop import RunInfo
+from retrain.loop import ChampionState, RunInfo
 from retrain.model_io import log_sklearn_model
 from retrain.registry import log_reference
 from retrain.settings import Settings
-from retrain.training import TrainedChallenger, predict, reference_sample, train_challenger
+from retrain.tournament import Tournament, run_tournament
+from retrain.training import Fit, fit_recipe, predict, reference_sample, slices
 from retrain.validation import capture_schema
 
 
 @task(cache_policy=NO_CACHE)
-def train_model(config: ModelConfig, window: LoadedWindow, as_of: date) -> TrainedChallenger:
-    """Fit a challenger on the older matured rows, holding out the newest days."""
-    trained = train_challenger(window.frame, config, as_of)
+def hold_tournament(
+    config: ModelConfig,
+    window: LoadedWindow,
+    as_of: date,
+    champion: ChampionState | None,
+    archived: dict[str, Any],
+) -> Tournament:
+    """Compare the recipes and archived champions on the validation slice; fit the winner."""
+    incumbent = champion.champion.recipe if champion else None
+    contest = run_tournament(window.frame, config, as_of, incumbent, archived)
+    log = get_run_logger()
+    for entry in contest.entries:
+        log.info(
+            "candidate %s: %s %s%s",
+            entry.name,
+            config.metric,
+            "-" if entry.validation_score is None else f"{entry.validation_score:.4f}",
+            f" ({entry.error})" if entry.error else "",
+        )
+    log.info("tournament winner %s (%s)", contest.choice.winner, contest.choice.reason)
+    return contest
+
+
+@task(cache_policy=NO_CACHE)
+def refit_winner(
+    config: ModelConfig, window: LoadedWindow, contest: Tournament, as_of: date
+) -> Fit:
+    """Fit the gated recipe again on its window up to the label cutoff, holdout included."""
+    assert contest.recipe is not None, "only a recipe is refitted"
+    fit = fit_recipe(window.frame, config, contest.recipe, slices(config, as_of).cutoff)
     get_run_logger().info(
-        "challenger trained on %d rows, holdout %d rows from %s: %s %.4f",
-        len(trained.split.train),
-        len(trained.split.holdout),
-        trained.split.holdout_start.date(),
-        config.metric,
-        trained.holdout_score,
+        "refitted %s on %d rows %s..%s in %.1f s",
+        contest.recipe.name,
+        len(fit.train),
+        fit.start.date(),
+        fit.end.date(),
+        fit.seconds,
     )
-    return trained
+    return fit
 
 
-def _reference_stats(config: ModelConfig, trained: TrainedChallenger) -> ReferenceStats:
-    """Drift statistics of the whole training split and of the model's predictions on it."""
-    train, cols = trained.split.train, config.columns
+def _reference_stats(config: ModelConfig, fit: Fit) -> ReferenceStats:
+    """Drift statistics of the whole training set and of the model's predictions on it."""
+    train, cols = fit.train, config.columns
     frame = {c: train[c] for c in (*cols.features, cols.label)}
-    frame[PREDICTION] = pd.Series(predict(trained.model, train, config), index=train.index)
+    frame[PREDICTION] = pd.Series(predict(fit.model, train, config), index=train.index)
     return compute_reference_stats(frame, cols.numeric, cols.categorical, [cols.label, PREDICTION])
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
 def log_challenger(
-    settings: Settings, config: ModelConfig, run: RunInfo, trained: TrainedChallenger
+    settings: Settings, config: ModelConfig, run: RunInfo, fit: Fit, holdout_score: float
 ) -> str:
     """Store the model (skops), drift reference sample, statistics and schema; returns its URI."""
     client = mlflow_client(settings)
-    train = trained.split.train
     log_reference(
         client,
         run.mlflow_run_id,
-        reference_sample(train, config),
-        capture_schema(train, config.columns, task=str(config.task)),
-        _reference_stats(config, trained),
+        reference_sample(fit.train, config),
+        capture_schema(fit.train, config.columns, task=str(config.task)),
+        _reference_stats(config, fit),
     )
-    client.log_metric(run.mlflow_run_id, f"challenger_train_{config.metric}", trained.train_score)
-    client.log_metric(
-        run.mlflow_run_id, f"challenger_holdout_{config.metric}", trained.holdout_score
-    )
+    client.log_metric(run.mlflow_run_id, f"challenger_holdout_{config.metric}", holdout_score)
+    client.log_metric(run.mlflow_run_id, "challenger_fit_seconds", fit.seconds)
     with service_call("MLflow", "log model artifacts to run", run.mlflow_run_id):
-        return log_sklearn_model(client, run.mlflow_run_id, trained.model)
+        return log_sklearn_model(client, run.mlflow_run_id, fit.model)

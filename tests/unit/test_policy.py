@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from retrain.config import DriftThresholds, Thresholds
-from retrain.policy import Action, Decision, PolicyInputs, Reason, decide, drift_persisted
+from retrain.policy import (
+    Action,
+    Decision,
+    PolicyInputs,
+    Reason,
+    decide,
+    drift_persisted,
+    reference_metric,
+)
 
 AS_OF = date(2024, 3, 15)
 THRESHOLDS = Thresholds(
@@ -28,15 +36,16 @@ BASE = PolicyInputs(
     forced=False,
     labelled_rows=1000,
     champion_metric=0.80,
-    promoted_metric=0.80,
+    reference_metric=0.80,
     higher_is_better=True,
     dataset_drift=False,
     drift_history=(False, False),
-    last_retrain=AS_OF - timedelta(days=30),
+    last_promotion=AS_OF - timedelta(days=30),
+    model_age_days=30,
 )
 DROPPED = {"champion_metric": 0.70}
 DRIFTING = {"dataset_drift": True, "drift_history": (False, True)}
-RECENT = {"last_retrain": AS_OF - timedelta(days=2)}
+RECENT = {"last_promotion": AS_OF - timedelta(days=2)}
 
 
 def _decide(**changes: Any) -> Decision:
@@ -103,7 +112,7 @@ def test_precedence(changes: dict[str, Any], reason: Reason) -> None:
 def test_cooldown_lists_the_suppressed_triggers() -> None:
     details = _decide(**DROPPED, **DRIFTING, **RECENT).details
     assert details["suppressed_triggers"] == ["performance_drop", "persistent_drift"]
-    assert details["days_since_retrain"] == 2
+    assert details["days_since_promotion"] == 2
 
 
 @pytest.mark.parametrize(
@@ -111,12 +120,12 @@ def test_cooldown_lists_the_suppressed_triggers() -> None:
     [(0, Action.skip), (6, Action.skip), (7, Action.retrain), (8, Action.retrain)],
 )
 def test_cooldown_ends_at_exactly_cooldown_days(days_ago: int, action: Action) -> None:
-    decision = _decide(**DROPPED, last_retrain=AS_OF - timedelta(days=days_ago))
+    decision = _decide(**DROPPED, last_promotion=AS_OF - timedelta(days=days_ago))
     assert decision.action is action
 
 
 @pytest.mark.parametrize(
-    ("last_retrain", "cooldown_days", "action"),
+    ("last_promotion", "cooldown_days", "action"),
     [
         (None, 7, Action.retrain),
         (AS_OF, 0, Action.retrain),
@@ -124,10 +133,10 @@ def test_cooldown_ends_at_exactly_cooldown_days(days_ago: int, action: Action) -
     ],
 )
 def test_cooldown_without_history_or_length(
-    last_retrain: date | None, cooldown_days: int, action: Action
+    last_promotion: date | None, cooldown_days: int, action: Action
 ) -> None:
     thresholds = THRESHOLDS.model_copy(update={"cooldown_days": cooldown_days})
-    decision = decide(replace(BASE, **DROPPED, last_retrain=last_retrain), thresholds)
+    decision = decide(replace(BASE, **DROPPED, last_promotion=last_promotion), thresholds)
     assert decision.action is action
 
 
@@ -153,7 +162,7 @@ def test_cooldown_does_not_turn_a_stable_window_into_a_skip() -> None:
 def test_performance_drop(
     champion: float | None, promoted: float | None, higher: bool, triggered: bool
 ) -> None:
-    decision = _decide(champion_metric=champion, promoted_metric=promoted, higher_is_better=higher)
+    decision = _decide(champion_metric=champion, reference_metric=promoted, higher_is_better=higher)
     assert (Reason.performance_drop in decision.reasons) is triggered
 
 
@@ -206,7 +215,8 @@ def test_details_carry_the_numbers_used() -> None:
     assert details["performance_drop"] == pytest.approx(0.10)
     assert details["drift_windows"] == 2
     assert details["windows_considered"] == 3
-    assert details["days_since_retrain"] == 30
+    assert details["days_since_promotion"] == 30
+    assert details["model_age_days"] == 30
     assert details["labelled_rows"] == 1000
 
 
@@ -217,10 +227,80 @@ def test_details_carry_the_numbers_used() -> None:
         {"rows": 0},
         {**DROPPED, **RECENT},
         {"champion_metric": float("nan")},
-        {"last_retrain": None},
+        {"last_promotion": None, "model_age_days": None},
     ],
 )
 def test_to_dict_is_json(changes: dict[str, Any]) -> None:
     record = _decide(**changes).to_dict()
     assert json.loads(json.dumps(record, allow_nan=False)) == record
     assert set(record) == {"action", "retrain", "reasons", "details"}
+
+
+# Triggers that cannot get stuck (issue: staleness, floor over cooldown, a bar that never sinks).
+AGED = THRESHOLDS.model_copy(update={"max_model_age_days": 28, "absolute_floor": 0.65})
+LOW = {"champion_metric": 0.60, "model_age_days": 2}  # a young champion below the floor
+
+
+@pytest.mark.parametrize(
+    ("changes", "action", "reasons"),
+    [
+        ({"model_age_days": 27}, Action.keep, (Reason.stable,)),
+        ({"model_age_days": 28}, Action.retrain, (Reason.stale_model,)),  # no drift, no drop
+        ({"model_age_days": 90, **RECENT}, Action.skip, (Reason.cooldown,)),
+        ({"model_age_days": None}, Action.keep, (Reason.stable,)),
+        # below the floor: retrain, and the cooldown does not hold it back
+        (
+            {**LOW, "reference_metric": 0.61},
+            Action.retrain,
+            (Reason.below_floor,),
+        ),
+        (
+            {**LOW, "reference_metric": 0.61, **RECENT},
+            Action.retrain,
+            (Reason.below_floor,),
+        ),
+        (
+            {**LOW, "reference_metric": 0.70, **RECENT},
+            Action.retrain,
+            (Reason.below_floor, Reason.performance_drop),
+        ),
+        ({**LOW, "champion_metric": 0.65, "reference_metric": 0.66}, Action.keep, (Reason.stable,)),
+    ],
+)
+def test_staleness_and_floor(
+    changes: dict[str, Any], action: Action, reasons: tuple[Reason, ...]
+) -> None:
+    decision = decide(replace(BASE, **changes), AGED)
+    assert (decision.action, decision.reasons) == (action, reasons)
+
+
+def test_floor_for_an_error_metric_is_a_ceiling() -> None:
+    thresholds = THRESHOLDS.model_copy(update={"absolute_floor": 10.0})
+    worse = replace(BASE, higher_is_better=False, champion_metric=12.0, reference_metric=11.99)
+    assert decide(worse, thresholds).reasons == (Reason.below_floor,)
+    better = replace(worse, champion_metric=9.0)
+    assert decide(better, thresholds).reasons == (Reason.stable,)
+
+
+@pytest.mark.parametrize(
+    ("own", "recent", "higher", "expected"),
+    [
+        (0.62, [0.70, 0.66], True, 0.70),  # a weak champion does not lower the bar
+        (0.75, [0.70], True, 0.75),
+        (None, [0.70, None], True, 0.70),
+        (None, [], True, None),
+        (0.62, [float("nan")], True, 0.62),
+        (5.0, [4.0, 6.0], False, 4.0),  # lower is better: the smallest error is the bar
+    ],
+)
+def test_reference_metric_is_the_best_recent_score(
+    own: float | None, recent: list[float | None], higher: bool, expected: float | None
+) -> None:
+    assert reference_metric(own, recent, higher) == expected
+
+
+def test_low_scoring_champion_does_not_lower_the_bar() -> None:
+    # promoted with a weak holdout score 0.62; challengers reached 0.72 lately; it scores 0.66
+    bar = reference_metric(0.62, [0.72], True)
+    decision = _decide(champion_metric=0.66, reference_metric=bar)
+    assert decision.reasons == (Reason.performance_drop,)

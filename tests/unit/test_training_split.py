@@ -1,4 +1,4 @@
-"""The time-ordered split of training data and the masking of labels that have not matured."""
+"""The time-ordered slices of a retrain and the masking of labels that have not matured."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from retrain.config import ModelConfig, parse_config
-from retrain.training import label_cutoff, mask_immature_labels, time_split
+from retrain.training import between, label_cutoff, mask_immature_labels, slices
 from tests.helpers import ID, LABEL, TS, config_dict, merge
 
 AS_OF = date(2024, 3, 11)
@@ -41,41 +41,51 @@ def test_the_cutoff_is_midnight_of_as_of_minus_the_label_delay() -> None:
     assert label_cutoff(AS_OF, 0) == datetime(2024, 3, 11, tzinfo=UTC)
 
 
-def test_time_split_holds_out_the_newest_days_before_the_cutoff_in_time_order() -> None:
+def test_slices_cut_validation_holdout_and_cutoff_from_the_windows() -> None:
+    cut = slices(_config(), AS_OF)
+    assert (cut.validation_start, cut.holdout_start, cut.cutoff) == (
+        HOLDOUT_START,  # validation_days 0: no validation slice
+        HOLDOUT_START,
+        CUTOFF,
+    )
+    raw = merge(
+        config_dict("split_test", "production-data", "split"),
+        {
+            "windows": {"label_delay_days": 0, "holdout_days": 5},
+            "training": {"validation_days": 4},
+        },
+    )
+    cut = slices(parse_config(raw), AS_OF)
+    assert cut.cutoff == datetime(2024, 3, 11, tzinfo=UTC)
+    assert cut.holdout_start == datetime(2024, 3, 6, tzinfo=UTC)
+    assert cut.validation_start == datetime(2024, 3, 2, tzinfo=UTC)
+
+
+def test_between_keeps_matured_rows_of_the_half_open_interval_in_time_order() -> None:
     second = timedelta(seconds=1)
     moments = [
-        CUTOFF,  # not matured: dropped
-        HOLDOUT_START,  # first instant of the holdout
-        CUTOFF - second,  # last matured instant
-        HOLDOUT_START - second,  # last training instant
-        datetime(2024, 3, 1, tzinfo=UTC),
+        CUTOFF,  # the end is excluded
+        HOLDOUT_START,  # the start is included
+        CUTOFF - second,
+        HOLDOUT_START - second,  # before the start
         datetime(2024, 3, 8, tzinfo=UTC),
+        datetime(2024, 3, 9, tzinfo=UTC),  # label not matured: excluded
     ]
-    split = time_split(_frame(moments), _config(), AS_OF)
-
-    assert (split.cutoff, split.holdout_start) == (CUTOFF, HOLDOUT_START)
-    assert list(split.train[TS]) == [moments[4], moments[3]]
-    assert list(split.holdout[TS]) == [moments[1], moments[5], moments[2]]
-    assert split.train[TS].is_monotonic_increasing and split.holdout[TS].is_monotonic_increasing
+    frame = _frame(moments, labels=[1.0, 0.0, 1.0, 0.0, 1.0, np.nan])
+    rows = between(frame, _config(), HOLDOUT_START, CUTOFF)
+    assert list(rows[TS]) == [moments[1], moments[4], moments[2]]
 
 
-def test_time_split_uses_only_labelled_rows() -> None:
-    moments = [datetime(2024, 3, day, 12, tzinfo=UTC) for day in (2, 3, 8, 9)]
-    frame = _frame(moments, labels=[1.0, np.nan, np.nan, 0.0])
-    split = time_split(frame, _config(), AS_OF)
-    assert list(split.train[ID]) == ["e0"]
-    assert list(split.holdout[ID]) == ["e3"]
-
-
-def test_time_split_follows_the_configured_windows() -> None:
-    moments = [datetime(2024, 3, day, 12, tzinfo=UTC) for day in range(1, 12)]
-    split = time_split(
-        _frame(moments), _config(label_delay_days=0, holdout_days=5, training_days=14), AS_OF
-    )
-    assert split.cutoff == datetime(2024, 3, 11, tzinfo=UTC)
-    assert split.holdout_start == datetime(2024, 3, 6, tzinfo=UTC)
-    assert [t.day for t in split.train[TS]] == [1, 2, 3, 4, 5]
-    assert [t.day for t in split.holdout[TS]] == [6, 7, 8, 9, 10]
+def test_the_holdout_and_the_days_before_it_share_no_row() -> None:
+    moments = [datetime(2024, 3, 1, tzinfo=UTC) + timedelta(hours=6 * i) for i in range(40)]
+    frame = _frame(moments)
+    cut = slices(_config(), AS_OF)
+    train = between(frame, _config(), datetime(2024, 3, 1, tzinfo=UTC), cut.holdout_start)
+    holdout = between(frame, _config(), cut.holdout_start, cut.cutoff)
+    assert set(train[ID]).isdisjoint(holdout[ID])
+    assert train[TS].max() < cut.holdout_start <= holdout[TS].min()
+    assert holdout[TS].max() < cut.cutoff
+    assert len(train) + len(holdout) == sum(t < cut.cutoff for t in moments)
 
 
 def test_mask_immature_labels_nulls_labels_from_the_cutoff_on() -> None:
