@@ -19,7 +19,7 @@ from flows.operate import champion_history, replay, rollback
 from retrain import data, registry
 from retrain.registry import PromotionError
 from retrain.settings import Settings
-from tests.flows.conftest import FlightsModel
+from tests.flows.conftest import MECHANICS, FlightsModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,9 +138,9 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 @pytest.fixture(scope="module")
-def operated(flights_model: Callable[[str], FlightsModel]) -> FlightsModel:
-    """The flights data of this module's models, seeded once."""
-    return flights_model("operated")
+def operated(flights_model: Callable[..., FlightsModel]) -> FlightsModel:
+    """The flights data of this module's models, seeded once (the loop's mechanics)."""
+    return flights_model("operated", MECHANICS)
 
 
 @pytest.fixture(scope="module")
