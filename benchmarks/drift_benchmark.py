@@ -380,12 +380,10 @@ def _shared_args(args: argparse.Namespace) -> list[str]:
 
 def _write_data(args: argparse.Namespace) -> dict[str, Any]:
     """Write both windows unless this exact data set is already there (a marker says so)."""
-    from retrain.data import get_json, put_json
+    from retrain.data import get_json, missing_buckets, put_json
 
     s3, where = _setup(args)
-    try:
-        s3.head_bucket(Bucket=args.bucket)
-    except Exception:
+    if missing_buckets(s3, [args.bucket]):
         s3.create_bucket(Bucket=args.bucket)
     marker = f"{where.source.prefix}/_benchmark.json"  # not a data file: loaders skip it
     wanted = {"version": synthetic.DATA_VERSION, "rows": args.rows}

@@ -11,13 +11,9 @@ from flows.monitor import monitor_and_retrain
 from retrain import registry
 from retrain.clients import mlflow_client
 from retrain.config import load_model_config
-from retrain.reporting import md
+from retrain.reporting import artifact_key, md
 from retrain.settings import get_settings
 from tasks.locks import model_lock
-
-
-def _artifact_key(model: str, what: str) -> str:
-    return f"{model}-{what}".lower().replace("_", "-").replace(".", "-")
 
 
 def replay_row(as_of: date, record: dict[str, Any] | None, error: str | None) -> dict[str, Any]:
@@ -79,7 +75,7 @@ def replay(
         as_of += timedelta(days=step_days)
     create_table_artifact(
         rows,
-        key=_artifact_key(model, "replay"),
+        key=artifact_key(model, "replay"),
         description=f"{model}: replay {start}..{end} every {step_days} days "
         f"({'shadow' if shadow else 'auto'} mode)",
     )
@@ -104,7 +100,7 @@ def rollback(model: str, reason: str, requested_by: str | None = None) -> dict[s
         "rolled %s back from v%s to v%s (%s, by %s)", model, before, after, reason, actor
     )
     create_markdown_artifact(
-        key=_artifact_key(model, "rollback"),
+        key=artifact_key(model, "rollback"),
         markdown=f"# {md(model)}: champion v{before} -> v{after}\n\n"
         f"Rolled back by {md(actor)}: {md(reason)}\n",
     )
@@ -130,5 +126,5 @@ def champion_history(model: str) -> list[dict[str, str]]:
             f"v{row['version']:>3} champion {row['at']} .. {row['until']}  "
             f"(was v{row['previous'] or '-'}; {row['reason']}; by {row['by']})"
         )
-    create_table_artifact(rows, key=_artifact_key(model, "history"))
+    create_table_artifact(rows, key=artifact_key(model, "history"))
     return rows

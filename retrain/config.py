@@ -14,16 +14,32 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sklearn.base import is_classifier, is_regressor
 
+from retrain import metrics
+
 CLASSIFICATION_METRICS = {"roc_auc", "f1", "accuracy"}
 REGRESSION_METRICS = {"rmse", "mae"}
 NUMERIC_DRIFT_METHODS = {"wasserstein", "ks", "psi", "kl_div", "jensenshannon", "hellinger"}
 CATEGORICAL_DRIFT_METHODS = {"jensenshannon", "chisquare", "z", "psi", "kl_div", "hellinger"}
+DRIFT_METHODS = {"numeric": NUMERIC_DRIFT_METHODS, "categorical": CATEGORICAL_DRIFT_METHODS}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _S3_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
 
 
 class ConfigError(ValueError):
     """A model config that cannot be used; the message names the file and the field."""
+
+
+def check_drift_method(method: str, kind: str | None = None) -> str:
+    """`method` if it is a known drift method (that applies to a `kind` column, when given)."""
+    known = NUMERIC_DRIFT_METHODS | CATEGORICAL_DRIFT_METHODS
+    if method not in known:
+        raise ValueError(f"unknown method {method!r}; one of {sorted(known)}")
+    if kind is not None and method not in DRIFT_METHODS[kind]:
+        raise ValueError(
+            f"method {method!r} does not apply to a {kind} column; "
+            f"one of {sorted(DRIFT_METHODS[kind])}"
+        )
+    return method
 
 
 class _Strict(BaseModel):
@@ -195,10 +211,7 @@ class ColumnDrift(_Strict):
     @field_validator("method")
     @classmethod
     def _known(cls, v: str) -> str:
-        known = NUMERIC_DRIFT_METHODS | CATEGORICAL_DRIFT_METHODS
-        if v not in known:
-            raise ValueError(f"unknown method {v!r}; one of {sorted(known)}")
-        return v
+        return check_drift_method(v)
 
 
 class DriftThresholds(_Strict):
@@ -217,16 +230,12 @@ class DriftThresholds(_Strict):
     @field_validator("numeric_method")
     @classmethod
     def _numeric(cls, v: str) -> str:
-        if v not in NUMERIC_DRIFT_METHODS:
-            raise ValueError(f"unknown method {v!r}; one of {sorted(NUMERIC_DRIFT_METHODS)}")
-        return v
+        return check_drift_method(v, "numeric")
 
     @field_validator("categorical_method")
     @classmethod
     def _categorical(cls, v: str) -> str:
-        if v not in CATEGORICAL_DRIFT_METHODS:
-            raise ValueError(f"unknown method {v!r}; one of {sorted(CATEGORICAL_DRIFT_METHODS)}")
-        return v
+        return check_drift_method(v, "categorical")
 
     @model_validator(mode="after")
     def _k_of_n(self) -> DriftThresholds:
@@ -313,14 +322,11 @@ class ModelConfig(_Strict):
                 f"thresholds.drift.per_column names unknown features {sorted(unknown)}"
             )
         for column, drift in per_column.items():
-            numeric = column in self.columns.numeric
-            methods = NUMERIC_DRIFT_METHODS if numeric else CATEGORICAL_DRIFT_METHODS
-            if drift.method not in methods:
-                kind = "numeric" if numeric else "categorical"
-                raise ValueError(
-                    f"thresholds.drift.per_column.{column}.method {drift.method!r} does not "
-                    f"apply to a {kind} column; one of {sorted(methods)}"
-                )
+            kind = "numeric" if column in self.columns.numeric else "categorical"
+            try:
+                check_drift_method(drift.method, kind)
+            except ValueError as exc:
+                raise ValueError(f"thresholds.drift.per_column.{column}.method: {exc}") from None
         return self
 
     @model_validator(mode="after")
@@ -364,7 +370,7 @@ class ModelConfig(_Strict):
 
     @property
     def higher_is_better(self) -> bool:
-        return self.metric in CLASSIFICATION_METRICS
+        return metrics.higher_is_better(self.metric)
 
     def config_hash(self) -> str:
         """A short stable hash of the validated config, tagged on every model version."""

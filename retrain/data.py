@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from retrain.config import Columns, DataSource
 from retrain.errors import ServiceError, service_call
+from retrain.timestamps import utc_timestamps
 
 log = logging.getLogger(__name__)
 
@@ -210,20 +211,21 @@ def _utc_timestamps(frame: pd.DataFrame, column: str, uri: str) -> None:
     if column not in frame.columns:
         return
     values = frame[column]
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        frame[column] = values.dt.tz_convert("UTC")
-    elif pd.api.types.is_datetime64_any_dtype(values.dtype):
-        frame[column] = values.dt.tz_localize("UTC")
-    elif pd.api.types.is_numeric_dtype(values.dtype) and not values.isna().all():
+    parsed = utc_timestamps(values)
+    if parsed is None:
+        if values.notna().any():
+            raise DataError(
+                "numeric timestamps; expected datetimes or ISO-8601", uri=uri, column=column
+            )
+        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    bad = parsed.isna() & values.notna()
+    if bad.any():
         raise DataError(
-            "numeric timestamps; expected datetimes or ISO-8601", uri=uri, column=column
+            f"unparseable timestamp: {int(bad.sum())} values, e.g. {values[bad].iloc[0]!r}",
+            uri=uri,
+            column=column,
         )
-    else:
-        try:
-            frame[column] = pd.to_datetime(values, utc=True, format="ISO8601")
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"unparseable timestamp: {exc}", uri=uri, column=column) from exc
-    frame[column] = frame[column].astype("datetime64[ns, UTC]")
+    frame[column] = parsed
 
 
 def _empty_frame(columns: Columns) -> pd.DataFrame:
@@ -255,12 +257,12 @@ def load_window(
         data = _get_bytes(s3, source.bucket, key)
         if key.endswith(".parquet"):
             pfile = _parquet_file(data, uri)
-            _check_rows(window, max_rows, rows + pfile.metadata.num_rows, uri)
+            _check_row_limit(window, max_rows, rows + pfile.metadata.num_rows, uri)
             frame = _read_parquet(pfile, uri, wanted)
         else:
             frame = _read_csv(data, uri, wanted)
         rows += len(frame)
-        _check_rows(window, max_rows, rows, uri)
+        _check_row_limit(window, max_rows, rows, uri)
         _utc_timestamps(frame, columns.timestamp, uri)
         frames.append(frame)
         files.append(key)
@@ -274,7 +276,7 @@ def load_window(
     return LoadedWindow(result, window, present, missing, tuple(files))
 
 
-def _check_rows(window: Window, max_rows: int | None, rows: int, uri: str) -> None:
+def _check_row_limit(window: Window, max_rows: int | None, rows: int, uri: str) -> None:
     """Refuse a window with more rows than the configured limit, before reading on."""
     if max_rows is not None and rows > max_rows:
         raise DataError(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from retrain.config import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, DriftThresholds
+from retrain.config import DriftThresholds, check_drift_method
 from retrain.drift_measures import (
     CATEGORICAL_FROM_STATS,
     NUMERIC_FROM_STATS,
@@ -57,7 +57,6 @@ ALL_NULL = "all_null"
 MIN_TARGET_ROWS = 30
 REPORT_SAMPLE_ROWS = 10_000
 _MAX_CLASSES = 20
-_ALLOWED = {"numeric": NUMERIC_DRIFT_METHODS, "categorical": CATEGORICAL_DRIFT_METHODS}
 
 
 @dataclass(frozen=True)
@@ -121,11 +120,10 @@ def _feature_plan(column: str, kind: str, thresholds: DriftThresholds) -> Plan:
         method, threshold = thresholds.numeric_method, thresholds.numeric_threshold
     else:
         method, threshold = thresholds.categorical_method, thresholds.categorical_threshold
-    if method not in _ALLOWED[kind]:
-        raise ValueError(
-            f"drift method {method!r} does not apply to {kind} column {column!r}; "
-            f"one of {sorted(_ALLOWED[kind])}"
-        )
+    try:
+        check_drift_method(method, kind)
+    except ValueError as exc:
+        raise ValueError(f"drift of column {column!r}: {exc}") from None
     return Plan(column, kind, kind, method, threshold)
 
 

@@ -74,10 +74,22 @@ def get_champion(client: MlflowClient, name: str) -> Champion | None:
     try:
         mv = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+        if _no_champion(exc):
             return None
         raise
     return Champion(name=name, version=str(mv.version), run_id=mv.run_id or "", tags=dict(mv.tags))
+
+
+def _no_champion(exc: MlflowException) -> bool:
+    """MLflow's answer for a missing model, or for a model without the alias; not other errors.
+
+    A missing alias comes back as INVALID_PARAMETER_VALUE, the code of every bad argument
+    (a malformed name too), so only its message tells the two apart.
+    """
+    if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    missing_alias = f"Registered model alias {CHAMPION} not found"
+    return exc.error_code == "INVALID_PARAMETER_VALUE" and missing_alias in exc.message
 
 
 def ensure_registered_model(client: MlflowClient, name: str, description: str) -> None:

@@ -25,6 +25,11 @@ def report_prefix(model: str, as_of: date, run_id: str) -> str:
     return f"reports/{model}/{as_of.isoformat()}/{run_id}/"
 
 
+def artifact_key(model: str, what: str) -> str:
+    """A Prefect artifact key for one of a model's artifacts (lowercase letters, digits, dashes)."""
+    return f"{model}-{what}".lower().replace("_", "-").replace(".", "-")
+
+
 def as_of_of_key(key: str) -> date | None:
     """The window end encoded in a decision key, or None for a key of another shape."""
     parts = key.split("/")

@@ -22,7 +22,11 @@ class Settings(BaseSettings):
     aws_secret_access_key: SecretStr = Field(
         default=SecretStr("test"), description="S3 secret key."
     )
-    data_bucket: str = Field(default="production-data", description="Production data bucket.")
+    data_bucket: str = Field(
+        default="production-data",
+        description="Production-data bucket the local stack creates; the loop reads each "
+        "model's bucket from its config (data.bucket), not from here.",
+    )
     artifacts_bucket: str = Field(
         default="mlflow-artifacts", description="Bucket behind the MLflow artifact store."
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from retrain.config import Columns, Thresholds
+from retrain.timestamps import as_utc, utc_timestamps
 
 SCHEMA_VERSION = 1
 MAX_CATEGORIES = 1000
@@ -222,29 +223,11 @@ def _check_features(
     return problems
 
 
-def _parse_timestamps(series: pd.Series) -> pd.Series | None:
-    """Timestamps as UTC datetimes (naive values read as UTC); None when not datetimes at all."""
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return series.dt.tz_localize("UTC") if series.dt.tz is None else series.dt.tz_convert("UTC")
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return None
-    parsed = pd.to_datetime(series, errors="coerce", utc=True, format="ISO8601")
-    retry = parsed.isna() & series.notna()
-    if retry.any():
-        parsed[retry] = pd.to_datetime(series[retry], errors="coerce", utc=True, format="mixed")
-    return parsed
-
-
-def _as_utc(moment: datetime) -> pd.Timestamp:
-    ts = pd.Timestamp(moment)
-    return ts.tz_localize(UTC) if ts.tz is None else ts.tz_convert(UTC)
-
-
 def _check_timestamps(
     series: pd.Series, window_start: datetime | None, window_end: datetime | None
 ) -> list[Problem]:
     name = str(series.name)
-    parsed = _parse_timestamps(series)
+    parsed = utc_timestamps(series)
     if parsed is None:
         msg = f"timestamp column {name!r} has dtype {series.dtype}; expected datetimes"
         return [_problem("bad_timestamp", name, msg)]
@@ -256,9 +239,9 @@ def _check_timestamps(
         return [_problem("bad_timestamp", name, msg)]
     outside = pd.Series(False, index=series.index)
     if window_start is not None:
-        outside |= parsed < _as_utc(window_start)
+        outside |= parsed < as_utc(window_start)
     if window_end is not None:
-        outside |= parsed >= _as_utc(window_end)
+        outside |= parsed >= as_utc(window_end)
     if not outside.any():
         return []
     msg = (
@@ -268,19 +251,24 @@ def _check_timestamps(
     return [_problem("timestamp_outside_window", name, msg, WARNING)]
 
 
-def _check_rows(df: pd.DataFrame, columns: Columns, thresholds: Thresholds) -> list[Problem]:
-    problems = []
-    if len(df) == 0:  # nothing arrived: the policy skips with no_data, it is not broken data
-        problems.append(_problem("no_data", None, "the window has no rows", WARNING))
-    elif len(df) < thresholds.min_rows:
+def _check_row_count(df: pd.DataFrame, thresholds: Thresholds) -> list[Problem]:
+    """No rows is a warning (the policy skips with no_data); fewer than min_rows is an error."""
+    if len(df) == 0:
+        return [_problem("no_data", None, "the window has no rows", WARNING)]
+    if len(df) < thresholds.min_rows:
         msg = f"the window has {len(df)} rows, fewer than min_rows {thresholds.min_rows}"
-        problems.append(_problem("too_few_rows", None, msg))
-    if columns.id in df.columns:
-        duplicates = int(df[columns.id].duplicated().sum())
-        if duplicates:
-            msg = f"{duplicates} rows repeat an earlier {columns.id!r}"
-            problems.append(_problem("duplicate_ids", columns.id, msg, WARNING))
-    return problems
+        return [_problem("too_few_rows", None, msg)]
+    return []
+
+
+def _check_duplicate_ids(df: pd.DataFrame, id_column: str) -> list[Problem]:
+    if id_column not in df.columns:
+        return []
+    duplicates = int(df[id_column].duplicated().sum())
+    if not duplicates:
+        return []
+    msg = f"{duplicates} rows repeat an earlier {id_column!r}"
+    return [_problem("duplicate_ids", id_column, msg, WARNING)]
 
 
 def _check_label(series: pd.Series, task: str | None) -> list[Problem]:
@@ -305,7 +293,8 @@ def validate_window(
     task: str | None = None,
 ) -> ValidationReport:
     """Every problem of a window; with no schema (no champion yet) only the config is checked."""
-    problems = _check_rows(df, columns, thresholds)
+    problems = _check_row_count(df, thresholds)
+    problems += _check_duplicate_ids(df, columns.id)
     problems += _check_columns(df, columns)
     if columns.timestamp in df.columns:
         problems += _check_timestamps(df[columns.timestamp], window_start, window_end)

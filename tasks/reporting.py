@@ -103,7 +103,7 @@ def publish_summary(
         "decision record": record["record_uri"],
     }
     create_markdown_artifact(
-        key=f"{run.model}-decision".lower().replace("_", "-").replace(".", "-"),
+        key=reporting.artifact_key(run.model, "decision"),
         markdown=reporting.markdown(record, links),
         description=reporting.headline(record),
     )

