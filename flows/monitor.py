@@ -5,6 +5,12 @@ from typing import Any
 
 from prefect import flow
 
+from retrain.attention import (
+    NeedsAttentionError,
+    attention_problem,
+    rows_past_label_delay,
+    with_window_facts,
+)
 from retrain.config import Mode, ModelConfig, load_model_config
 from retrain.loop import (
     InvalidDataError,
@@ -19,14 +25,19 @@ from retrain.loop import (
     window_summary,
 )
 from retrain.settings import Settings, get_settings
-from tasks.data import check_buckets, load_history, load_window
+from tasks.data import check_buckets, load_history, load_window, prefix_seen
 from tasks.drift import measure_drift
 from tasks.evaluation import evaluate_champion
 from tasks.gate import gate_challenger
 from tasks.locks import model_lock
 from tasks.notification import notify
 from tasks.policy import decide_action
-from tasks.registry import find_champion, promote_challenger, register_challenger
+from tasks.registry import (
+    champion_for_window,
+    find_champion,
+    promote_challenger,
+    register_challenger,
+)
 from tasks.reporting import publish_summary, record_decision, start_run
 from tasks.training import log_challenger, train_model
 from tasks.validation import validate_data
@@ -66,6 +77,7 @@ def _monitor(
     links: dict[str, str] = {}
     try:
         champion = find_champion(settings, config)
+        champion = champion_for_window(settings, config, champion, as_of, mode)
         window = load_window(settings, config, monitoring_window(config, as_of), as_of)
         validation = validate_data(config, window, champion, as_of)
         record.update(window=window_summary(window, config), validation=validation.to_dict())
@@ -78,6 +90,12 @@ def _monitor(
         history = load_history(settings, config, mode, as_of)
         inputs = policy_inputs(
             config, run, window, validation, drift, champion, metric_now, history, force_retrain
+        )
+        inputs = with_window_facts(
+            inputs,
+            prefix_seen=bool(window.files) or prefix_seen(settings, config),
+            rows_past_delay=rows_past_label_delay(window.frame, config, as_of),
+            drift=drift,
         )
         decision = decide_action(inputs, config.thresholds)
         record["decision"] = decision.to_dict()
@@ -112,6 +130,7 @@ def _monitor(
                 )
                 record["promoted"] = True
         record["status"] = "completed"
+        record["attention"] = attention_problem(record, config)
     except Exception as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         _close(settings, run, record, links)
@@ -122,6 +141,8 @@ def _monitor(
             f"window ending {as_of} of {config.name} is invalid, nothing trained: "
             + "; ".join(validation.reasons())
         )
+    if record.get("attention"):
+        raise NeedsAttentionError(record["attention"])
     return record
 
 

@@ -28,6 +28,13 @@ class Reason(StrEnum):
     drift_not_persistent = "drift_not_persistent"
     cooldown = "cooldown"
     stable = "stable"
+    no_partitions = "no_partitions"  # the data prefix has no dt= partition at all (a typo?)
+    labels_missing = "labels_missing"  # labels null on rows older than the label delay
+    target_drift = "target_drift"
+
+
+# Skips that mean something upstream is broken: the run records them, then fails visibly.
+NEEDS_ATTENTION = frozenset({Reason.no_partitions, Reason.labels_missing})
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,9 @@ class PolicyInputs:
     dataset_drift: bool
     drift_history: tuple[bool, ...]
     last_retrain: date | None
+    prefix_seen: bool = True  # the data prefix has at least one partition, on any day
+    rows_past_label_delay: int | None = None  # rows whose labels should have arrived by as_of
+    target_drift: bool = False  # the label's distribution drifted from the reference
 
 
 @dataclass(frozen=True)
@@ -91,11 +101,16 @@ def performance_drop(inputs: PolicyInputs) -> float | None:
 def decide(inputs: PolicyInputs, thresholds: Thresholds) -> Decision:
     """Retrain, skip or keep the champion for this window; the first matching rule wins."""
     details = _details(inputs, thresholds)
+    if inputs.rows == 0 and not inputs.prefix_seen:
+        return Decision(Action.skip, (Reason.no_partitions,), details)
     if inputs.rows == 0:
         return Decision(Action.skip, (Reason.no_data,), details)
     if not inputs.data_valid:
         return Decision(Action.skip, (Reason.invalid_data,), details)
     if inputs.labelled_rows < thresholds.min_labelled_rows:
+        due = inputs.rows_past_label_delay
+        if due is not None and due >= thresholds.min_labelled_rows:
+            return Decision(Action.skip, (Reason.labels_missing,), details)
         return Decision(Action.skip, (Reason.too_few_labels,), details)
     if not inputs.has_champion:
         return Decision(Action.retrain, (Reason.no_champion,), details)
@@ -120,6 +135,8 @@ def _triggers(details: dict[str, Any], thresholds: Thresholds) -> tuple[Reason, 
         triggers.append(Reason.performance_drop)
     if details["drift_persisted"]:
         triggers.append(Reason.persistent_drift)
+    if thresholds.drift.target_drift_trigger and details["target_drift"]:
+        triggers.append(Reason.target_drift)
     return tuple(triggers)
 
 
@@ -149,6 +166,10 @@ def _details(inputs: PolicyInputs, thresholds: Thresholds) -> dict[str, Any]:
         "last_retrain": last.isoformat() if last else None,
         "days_since_retrain": (inputs.as_of - last).days if last else None,
         "cooldown_days": thresholds.cooldown_days,
+        "prefix_seen": inputs.prefix_seen,
+        "rows_past_label_delay": inputs.rows_past_label_delay,
+        "target_drift": inputs.target_drift,
+        "target_drift_trigger": thresholds.drift.target_drift_trigger,
     }
 
 
