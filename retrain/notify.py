@@ -13,8 +13,7 @@ EVENTS = ("drift", "retrain", "promotion", "rejected", "failure", "attention")
 def events_for(record: dict[str, Any]) -> list[str]:
     """The events of one run's decision record, in a fixed order."""
     events = []
-    drift = record.get("drift") or {}
-    if drift.get("dataset_drift") or (drift.get("target") or {}).get("drifted"):
+    if (record.get("drift") or {}).get("dataset_drift"):
         events.append("drift")
     if record.get("decision", {}).get("action") == "retrain":
         events.append("retrain")
