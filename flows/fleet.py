@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.monitor import monitor_and_retrain
-from retrain.config import config_paths
+from retrain.config_folder import scan_configs
 from retrain.settings import get_settings
 
 
@@ -49,12 +49,15 @@ def fleet(
         dask_address: a Dask scheduler (e.g. tcp://host:8786) to spread the models over its
             workers instead of this machine's threads; `max_parallel` then does not apply.
     """
-    names = models or sorted(config_paths(get_settings().config_dir))
+    scan = scan_configs(get_settings().config_dir)
+    names = models or sorted(scan.paths)
     if max_parallel < 1:
         raise ValueError(f"max_parallel must be >= 1, got {max_parallel}")
     results = fan_out.with_options(task_runner=task_runner(max_parallel, dask_address))(
         names, as_of, shadow
     )
+    if not models:  # a config file that does not load is a failed model, not a failed fleet
+        results += [(str(p), "failed", e.splitlines()[0]) for p, e in scan.errors.items()]
     create_table_artifact(
         [{"model": n, "outcome": o, "reasons": r} for n, o, r in results], key="fleet-outcomes"
     )

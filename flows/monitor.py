@@ -5,6 +5,12 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from retrain.attention import (
+    NeedsAttentionError,
+    attention_problem,
+    rows_past_label_delay,
+    with_window_facts,
+)
 from retrain.config import Mode, ModelConfig, load_model_config
 from retrain.loop import (
     ChampionState,
@@ -21,7 +27,7 @@ from retrain.loop import (
     window_summary,
 )
 from retrain.settings import Settings, get_settings
-from tasks.data import check_buckets, load_history, load_window
+from tasks.data import check_buckets, load_history, load_window, prefix_seen
 from tasks.drift import measure_drift
 from tasks.evaluation import evaluate_champion
 from tasks.gate import gate_challenger
@@ -29,6 +35,7 @@ from tasks.locks import model_lock
 from tasks.notification import notify
 from tasks.policy import decide_action
 from tasks.registry import (
+    champion_for_window,
     find_archived,
     find_champion,
     promote_challenger,
@@ -73,6 +80,7 @@ def _monitor(
     links: dict[str, str] = {}
     try:
         champion = find_champion(settings, config)
+        champion = champion_for_window(settings, config, champion, as_of, mode)
         window = load_window(settings, config, monitoring_window(config, as_of), as_of)
         validation = validate_data(config, window, champion, as_of)
         record.update(window=window_summary(window, config), validation=validation.to_dict())
@@ -88,11 +96,18 @@ def _monitor(
         inputs = policy_inputs(
             config, run, window, validation, drift, champion, metric_now, history, force_retrain
         )
+        inputs = with_window_facts(
+            inputs,
+            prefix_seen=bool(window.files) or prefix_seen(settings, config),
+            rows_past_delay=rows_past_label_delay(window.frame, config, as_of),
+            drift=drift,
+        )
         decision = decide_action(inputs, config.thresholds)
         record["decision"] = decision.to_dict()
         if decision.retrain:
             _retrain(settings, config, run, champion, ", ".join(decision.reasons), record)
         record["status"] = "completed"
+        record["attention"] = attention_problem(record, config)
     except Exception as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         try:
@@ -106,6 +121,8 @@ def _monitor(
             f"window ending {as_of} of {config.name} is invalid, nothing trained: "
             + "; ".join(validation.reasons())
         )
+    if record.get("attention"):
+        raise NeedsAttentionError(record["attention"])
     return record
 
 

@@ -29,6 +29,8 @@ def replay_row(as_of: date, record: dict[str, Any] | None, error: str | None) ->
             "challenger_metric": None,
             "would_promote": False,
             "promoted": False,
+            "champion_version": None,
+            "days_since_retrain": None,
         }
     gate = record.get("gate") or {}
     return {
@@ -41,6 +43,8 @@ def replay_row(as_of: date, record: dict[str, Any] | None, error: str | None) ->
         "challenger_metric": gate.get("challenger_score"),
         "would_promote": bool(gate.get("promote")),
         "promoted": bool(record.get("promoted")),
+        "champion_version": (record.get("champion") or {}).get("version"),
+        "days_since_retrain": record["decision"].get("details", {}).get("days_since_retrain"),
     }
 
 
@@ -59,7 +63,10 @@ def replay(
         start: first window end to replay.
         end: last window end to replay (inclusive).
         step_days: days between window ends (7 = weekly).
-        shadow: keep True to tune thresholds: decide and record, never move the alias.
+        shadow: keep True to tune thresholds: decide and record, never move the alias. Each
+            window is judged by the champion the loop had then (the newest champion trained for
+            a window not after it; none before the first); in auto mode a window before the
+            current champion's training is refused (retrain/timeline.py).
     """
     if end < start or step_days < 1:
         raise ValueError(f"need start <= end and step_days >= 1, got {start}..{end} by {step_days}")

@@ -226,6 +226,11 @@ class DriftThresholds(_Strict):
     persistence_k: int = Field(default=2, ge=1, description="Drift in k of the last n windows.")
     persistence_n: int = Field(default=3, ge=1)
     reference_rows: int = Field(default=5000, ge=100, le=1_000_000)
+    target_drift_trigger: bool = Field(
+        default=False,
+        description="Retrain when the label's distribution drifts (a concept change the "
+        "features do not show); cooldown still applies.",
+    )
 
     @field_validator("numeric_method")
     @classmethod
@@ -433,19 +438,19 @@ def load_config(path: str | Path) -> ModelConfig:
 
 
 def config_paths(config_dir: str | Path) -> dict[str, Path]:
-    """Model name -> config file, for every YAML file in the config folder."""
-    paths: dict[str, Path] = {}
-    for path in sorted(Path(config_dir).glob("*.y*ml")):
-        name = load_config(path).name
-        if name in paths:
-            raise ConfigError(f"model {name!r} is configured twice: {paths[name]} and {path}")
-        paths[name] = path
-    return paths
+    """Model name -> config file, for every YAML file in the config folder; every bad file (and
+    every name configured twice) is named in one short ConfigError (retrain/config_folder.py)."""
+    from retrain.config_folder import scan_configs
+
+    scan = scan_configs(config_dir)
+    if scan.errors:
+        raise ConfigError(scan.error_message())
+    return scan.paths
 
 
 def load_model_config(config_dir: str | Path, model: str) -> ModelConfig:
-    """The config of the model named `model` in the config folder."""
-    paths = config_paths(config_dir)
-    if model not in paths:
-        raise ConfigError(f"no model named {model!r} in {config_dir}; known: {sorted(paths)}")
-    return load_config(paths[model])
+    """The config of the model named `model` in the config folder; only its own file must be
+    valid, a broken sibling is ignored (retrain/config_folder.py)."""
+    from retrain.config_folder import find_model_config
+
+    return find_model_config(config_dir, model)

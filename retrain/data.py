@@ -345,3 +345,10 @@ def list_json(s3: Any, bucket: str, prefix: str) -> list[str]:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys.extend(o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".json"))
     return sorted(keys)
+
+
+def prefix_has_partitions(s3: Any, source: DataSource) -> bool:
+    """Whether the data prefix holds any `dt=` partition at all, on any day (one LIST call):
+    a window with no rows under a prefix never written to is a config problem, not a quiet day."""
+    found = s3.list_objects_v2(Bucket=source.bucket, Prefix=f"{source.prefix}/dt=", MaxKeys=1)
+    return bool(found.get("KeyCount") or found.get("Contents"))

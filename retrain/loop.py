@@ -66,12 +66,23 @@ def training_window(config: ModelConfig, as_of: date) -> Window:
 
 
 def git_commit() -> str:
-    """The checkout's commit (RETRAIN_GIT_COMMIT wins), or "unknown"."""
+    """The checkout's commit (RETRAIN_GIT_COMMIT wins), or "unknown"; "<sha>-dirty" when the
+    checkout has changes or files that commit lacks (a new model config, say): the commit then
+    names the code only, and the version's `config_hash` tag (with the run's config.json)
+    names the config."""
     if os.environ.get("RETRAIN_GIT_COMMIT"):
         return os.environ["RETRAIN_GIT_COMMIT"]
+    head = _git("rev-parse", "HEAD")
+    if not head:
+        return "unknown"
+    return f"{head}-dirty" if _git("status", "--porcelain") else head
+
+
+def _git(*args: str) -> str:
+    """Output of a git command in this checkout, or "" when git cannot answer."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", *args],
             capture_output=True,
             text=True,
             timeout=5,
@@ -79,8 +90,8 @@ def git_commit() -> str:
             cwd=Path(__file__).resolve().parent,
         )
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() or "unknown"
+        return ""
+    return out.stdout.strip()
 
 
 def policy_inputs(

@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-EVENTS = ("drift", "retrain", "promotion", "rejected", "failure")
+EVENTS = ("drift", "retrain", "promotion", "rejected", "failure", "attention")
 
 
 def events_for(record: dict[str, Any]) -> list[str]:
@@ -24,6 +24,8 @@ def events_for(record: dict[str, Any]) -> list[str]:
     invalid = not (record.get("validation") or {}).get("valid", True)
     if record.get("status") == "failed" or invalid:
         events.append("failure")
+    if record.get("attention"):
+        events.append("attention")
     return events
 
 
@@ -35,13 +37,15 @@ def message(event: str, record: dict[str, Any]) -> dict[str, Any]:
     drift = record.get("drift") or {}
     lines = {
         "drift": f"drift share {drift.get('drift_share')} "
-        f"(columns: {', '.join(drift.get('drifted_columns', [])) or '-'})",
+        f"(columns: {', '.join(drift.get('drifted_columns', [])) or '-'}; target drift: "
+        f"{'yes' if (drift.get('target') or {}).get('drifted') else 'no'})",
         "retrain": f"retraining because {', '.join(decision.get('reasons', []))}",
         "promotion": f"v{record.get('promoted_version')} promoted to champion "
         f"({record.get('metric')} {gate.get('challenger_score')} vs {gate.get('champion_score')})",
         "rejected": f"challenger v{record.get('registered_version')} rejected: "
         f"{', '.join(gate.get('reasons', []))}",
         "failure": f"run failed or data invalid: {record.get('error') or decision.get('reasons')}",
+        "attention": f"skipped and failed, needs a fix upstream: {record.get('attention')}",
     }
     text = mrkdwn(f"[retrain-loop] {model} window ending {as_of}: {event}: {lines[event]}")
     return {

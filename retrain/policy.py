@@ -30,6 +30,13 @@ class Reason(StrEnum):
     drift_not_persistent = "drift_not_persistent"
     cooldown = "cooldown"
     stable = "stable"
+    no_partitions = "no_partitions"  # the data prefix has no dt= partition at all (a typo?)
+    labels_missing = "labels_missing"  # labels null on rows older than the label delay
+    target_drift = "target_drift"
+
+
+# Skips that mean something upstream is broken: the run records them, then fails visibly.
+NEEDS_ATTENTION = frozenset({Reason.no_partitions, Reason.labels_missing})
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,9 @@ class PolicyInputs:
     drift_history: tuple[bool, ...]  # earlier consecutive windows of the current champion
     last_promotion: date | None
     model_age_days: int | None = None
+    prefix_seen: bool = True  # the data prefix has at least one partition, on any day
+    rows_past_label_delay: int | None = None  # rows whose labels should have arrived by as_of
+    target_drift: bool = False  # the label's distribution drifted from the reference
 
 
 @dataclass(frozen=True)
@@ -117,11 +127,16 @@ def decide(inputs: PolicyInputs, thresholds: Thresholds) -> Decision:
     but never a champion below the absolute floor.
     """
     details = _details(inputs, thresholds)
+    if inputs.rows == 0 and not inputs.prefix_seen:
+        return Decision(Action.skip, (Reason.no_partitions,), details)
     if inputs.rows == 0:
         return Decision(Action.skip, (Reason.no_data,), details)
     if not inputs.data_valid:
         return Decision(Action.skip, (Reason.invalid_data,), details)
     if inputs.labelled_rows < thresholds.min_labelled_rows:
+        due = inputs.rows_past_label_delay
+        if due is not None and due >= thresholds.min_labelled_rows:
+            return Decision(Action.skip, (Reason.labels_missing,), details)
         return Decision(Action.skip, (Reason.too_few_labels,), details)
     if not inputs.has_champion:
         return Decision(Action.retrain, (Reason.no_champion,), details)
@@ -152,6 +167,8 @@ def _triggers(details: dict[str, Any], thresholds: Thresholds) -> tuple[Reason, 
     age, max_age = details["model_age_days"], thresholds.max_model_age_days
     if age is not None and max_age is not None and age >= max_age:
         triggers.append(Reason.stale_model)
+    if thresholds.drift.target_drift_trigger and details["target_drift"]:
+        triggers.append(Reason.target_drift)
     return tuple(triggers)
 
 
@@ -187,6 +204,10 @@ def _details(inputs: PolicyInputs, thresholds: Thresholds) -> dict[str, Any]:
         "last_promotion": last.isoformat() if last else None,
         "days_since_promotion": (inputs.as_of - last).days if last else None,
         "cooldown_days": thresholds.cooldown_days,
+        "prefix_seen": inputs.prefix_seen,
+        "rows_past_label_delay": inputs.rows_past_label_delay,
+        "target_drift": inputs.target_drift,
+        "target_drift_trigger": thresholds.drift.target_drift_trigger,
     }
 
 

@@ -124,6 +124,8 @@ def headline(record: dict[str, Any]) -> str:
 def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
     """The Prefect artifact: what happened and why, with drift, metrics and links."""
     lines = [f"# {md(headline(record))}", ""]
+    if record.get("attention"):
+        lines += [f"**Needs attention:** {md(record['attention'])}", ""]
     window = record.get("window", {})
     lines += [
         "| window | rows | labelled (matured) | days missing |",
@@ -154,6 +156,8 @@ def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
             "",
             f"Share of drifted columns {_fmt(drift.get('drift_share'))}, dataset drift "
             f"{_fmt(drift.get('dataset_drift'))}; drifted: {md(drifted)}.",
+            "",
+            target_drift_line(drift),
             "",
         ]
     champion = record.get("champion") or {}
@@ -204,4 +208,18 @@ def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
         lines += ["", f"Error: {md(record['error'])}"]
     lines += ["", "## Links", ""]
     lines += [f"- [{md(label)}]({url})" for label, url in links.items() if url]
+    if record.get("record_uri"):
+        lines += [f"- decision record in S3: `{md(record['record_uri'])}`"]
     return "\n".join(lines) + "\n"
+
+
+def target_drift_line(drift: dict[str, Any]) -> str:
+    """The label's drift verdict: a concept change shows here when no feature drifts."""
+    target = drift.get("target")
+    if not target:
+        return "Target drift: not measured (too few labelled rows in the window)."
+    verdict = "drifted" if target.get("drifted") else "no drift"
+    return (
+        f"Target drift ({md(target.get('column'))}): {verdict}, {md(target.get('method'))} "
+        f"{_fmt(target.get('score'))} against threshold {_fmt(target.get('threshold'))}."
+    )

@@ -65,8 +65,8 @@ def find_chromium() -> str:
         if path := shutil.which(name):
             return path
     raise FileNotFoundError(
-        "chromium not found on PATH: run `make setup` (it installs Debian's chromium) or "
-        "`apt-get update && apt-get install -y chromium`"
+        "chromium not found on PATH: run scripts/install_chromium.sh (Debian's chromium; "
+        "`make test` and `make demo` run it) or `apt-get install -y chromium`"
     )
 
 

@@ -44,18 +44,3 @@ if ! stamp_ok .venv-localstack/.installed localstack/requirements.lock; then
     .venv/bin/uv pip sync --quiet --python .venv-localstack/bin/python localstack/requirements.lock
     touch .venv-localstack/.installed
 fi
-
-# Headless Chromium for the browser check (scripts/browser_check.py): Debian's package, installed
-# once; nothing to do when `chromium` is already on PATH.
-if ! command -v chromium >/dev/null 2>&1; then
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "error: chromium is not on PATH and apt-get is unavailable; install Chromium with your" \
-             "package manager (the browser check runs \`chromium --headless\`)" >&2
-        exit 1
-    fi
-    echo "setup: chromium (Debian package, for the browser check)"
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-    command -v chromium >/dev/null 2>&1 || { echo "error: chromium did not install" >&2; exit 1; }
-fi

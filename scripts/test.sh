@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy
+scripts/install_chromium.sh  # the browser check needs it; make up does not install it
 echo "== pytest (real LocalStack S3, MLflow server, Prefect server)"
 exec .venv/bin/python scripts/stack.py run -- .venv/bin/pytest "$@"

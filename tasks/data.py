@@ -73,6 +73,14 @@ def load_window(
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+def prefix_seen(settings: Settings, config: ModelConfig) -> bool:
+    """Whether the model's data prefix has any partition at all (asked when a window is empty)."""
+    where = f"s3://{config.data.bucket}/{config.data.prefix}/dt="
+    with service_call("S3", "ListObjectsV2", where):
+        return data.prefix_has_partitions(s3_client(settings), config.data)
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
 def load_history(
     settings: Settings, config: ModelConfig, mode: str, as_of: date
 ) -> list[dict[str, Any]]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from retrain import registry
+from retrain import registry, timeline
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
 from retrain.errors import service_call
@@ -114,3 +115,42 @@ def model_description(config: ModelConfig) -> str:
         f"(hash {config.config_hash()}); managed by the retrain loop: the `champion` alias is "
         "what production serves."
     )
+
+
+def _retry_unless_refused(task: Any, task_run: Any, state: Any) -> bool:
+    refused = isinstance(state.result(raise_on_failure=False), timeline.LaterChampionError)
+    return not refused and retry_unless_bad_data(task, task_run, state)
+
+
+@task(
+    retries=3,
+    retry_delay_seconds=[2, 5, 15],
+    retry_condition_fn=_retry_unless_refused,
+    cache_policy=NO_CACHE,
+)
+def champion_for_window(
+    settings: Settings, config: ModelConfig, current: ChampionState | None, as_of: date, mode: str
+) -> ChampionState | None:
+    """The champion the loop had for this window: the current one, unless it was trained on
+    later data; then, in shadow mode, the one that served then (retrain/timeline.py), and in
+    auto mode a refusal."""
+    if current is None or not timeline.trained_after(current.champion, as_of):
+        return current
+    if mode != "shadow":
+        raise timeline.LaterChampionError(timeline.refusal(current.champion, as_of))
+    client = mlflow_client(settings)
+    with service_call("MLflow", "read the champion history of", config.name):
+        then = timeline.champion_at(client, config.name, as_of)
+        if then is None:
+            get_run_logger().info("%s had no champion for the window ending %s", config.name, as_of)
+            return None
+        reference, schema = registry.load_reference(client, then.run_id)
+        model = load_sklearn_model(then.model_uri)
+    get_run_logger().info(
+        "window ending %s: champion then was v%s (trained for %s), not today's v%s",
+        as_of,
+        then.version,
+        then.trained_as_of,
+        current.champion.version,
+    )
+    return ChampionState(champion=then, model=model, reference=reference, schema=schema)

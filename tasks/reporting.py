@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from contextlib import suppress
 from datetime import date
 from typing import Any
@@ -57,6 +58,7 @@ def start_run(settings: Settings, config: ModelConfig, as_of: date, mode: str) -
             },
         )
         client.log_param(run.info.run_id, "as_of", as_of.isoformat())
+        client.log_dict(run.info.run_id, config.model_dump(mode="json"), "config.json")
     return RunInfo(**{**info.__dict__, "mlflow_run_id": run.info.run_id})
 
 
@@ -95,18 +97,30 @@ def publish_summary(
 ) -> None:
     """A Prefect markdown artifact: what happened and why, with links."""
     mlflow_ui = settings.mlflow_tracking_uri.rstrip("/")
+    run_page = f"{mlflow_ui}/#/experiments/{run.experiment_id}/runs/{run.mlflow_run_id}"
     links = {
-        "MLflow run": f"{mlflow_ui}/#/experiments/{run.experiment_id}/runs/{run.mlflow_run_id}",
+        "MLflow run": run_page,
+        "run artifacts (reports, decision record)": f"{run_page}/artifacts",
         "registered model": f"{mlflow_ui}/#/models/{run.model}",
-        "Evidently drift report (HTML)": report_links.get("html", ""),
-        "drift report (JSON)": report_links.get("json", ""),
-        "decision record": record["record_uri"],
+        "Evidently drift report (HTML)": _artifact_url(mlflow_ui, run, report_links.get("html")),
+        "drift report (JSON)": _artifact_url(mlflow_ui, run, report_links.get("json")),
+        "decision record (JSON)": _artifact_url(mlflow_ui, run, "decision.json"),
     }
     create_markdown_artifact(
         key=reporting.artifact_key(run.model, "decision"),
         markdown=reporting.markdown(record, links),
         description=reporting.headline(record),
     )
+
+
+def _artifact_url(mlflow_ui: str, run: RunInfo, path: str | None) -> str:
+    """An HTTP link a browser opens: the MLflow server serves run artifacts at get-artifact.
+    A drift report's S3 URI maps to its copy under the run's `drift/` folder."""
+    if not path:
+        return ""
+    name = path if not path.startswith("s3://") else "drift/" + path.rsplit("/", 1)[-1]
+    query = urllib.parse.urlencode({"path": name, "run_uuid": run.mlflow_run_id})
+    return f"{mlflow_ui}/get-artifact?{query}"
 
 
 def _metrics(record: dict[str, Any]) -> dict[str, float]:

@@ -27,11 +27,18 @@ def test_fleet_runs_every_model_and_isolates_a_failure(
         config_dict(broken, stack.data_bucket, f"tests/fleet/{run}/none"),
         f"{broken}.yaml",
     )
+    typo = write_config(  # a config file that does not validate: one failed outcome, no more
+        tmp_path,
+        {**config_dict(f"fleet_test_{run}_typo", stack.data_bucket, "x"), "thresholdz": {}},
+        "typo.yaml",
+    )
     monkeypatch.setenv("RETRAIN_CONFIG_DIR", str(tmp_path))
 
     outcomes = fleet(as_of=AS_OF, max_parallel=2)
 
-    assert outcomes == {**dict.fromkeys(names, "retrain"), broken: "skip"}
+    # the prefix of `broken` was never written to: skip (no_partitions), a failed run
+    expected = {**dict.fromkeys(names, "retrain"), broken: "failed", str(typo): "failed"}
+    assert outcomes == expected
     for name in names:
         champion = registry.get_champion(mlflow, name)
         assert champion is not None and champion.version == "1"

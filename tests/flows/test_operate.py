@@ -45,18 +45,38 @@ async def _schedules(name: str) -> list[Any]:
         return await client.read_deployment_schedules(deployment.id)
 
 
-def test_prefect_yaml_matches_the_configs() -> None:
-    out = subprocess.run(
-        [sys.executable, "scripts/deploy.py", "--check"], cwd=ROOT, capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr
+def _git_status() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_deployment_spec_is_deterministic_and_untracked() -> None:
+    def spec() -> str:
+        out = subprocess.run(
+            [sys.executable, "scripts/deploy.py", "--print"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    first = spec()
+    assert first == spec()  # same configs, same bytes
+    assert "entrypoint: flows/monitor.py:monitor_and_retrain" in first
+    tracked = subprocess.run(["git", "ls-files", "prefect.yaml"], cwd=ROOT, capture_output=True)
+    assert tracked.stdout == b""
 
 
 def test_redeploy_keeps_one_schedule_per_deployment(stack: Settings) -> None:
     import asyncio
 
+    before = _git_status()
     _deploy()
     _deploy()
+    assert _git_status() == before  # deploying never dirties the checkout
+    assert (ROOT / ".stack" / "prefect.yaml").is_file()
     assert len(asyncio.run(_schedules("monitor-and-retrain/flights_delay"))) == 1
     assert asyncio.run(_schedules("monitor-and-retrain/flights_delay-retrain-now")) == []
     assert asyncio.run(_schedules("replay/flights_delay")) == []

@@ -7,9 +7,12 @@ the outcome, that nothing was trained and that the `champion` alias did not move
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from retrain.attention import NeedsAttentionError
 from retrain.config import ConfigError
 from retrain.data import DataError, get_json, partition_prefix, s3_uri
 from retrain.loop import InvalidDataError
@@ -102,6 +106,26 @@ def champion(
     mlflow.delete_registered_model(name)
     for prefix in (f"decisions/{name}/", f"reports/{name}/"):
         empty_bucket(s3, stack.loop_bucket, prefix)
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A local Slack-compatible receiver keeping every message it gets."""
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
 
 
 def run_flow(
@@ -266,7 +290,34 @@ def test_suspicious_window_is_warned_about_and_proceeds(
     assert_nothing_trained(mlflow, champion, outcome)
 
 
-def test_no_partitions_is_a_clean_no_data_skip(
+def test_prefix_never_written_to_fails_the_run_as_no_partitions(
+    stack: Settings,
+    s3: Any,
+    mlflow: Any,
+    bucket: str,
+    champion: Champion,
+    monkeypatch: pytest.MonkeyPatch,
+    webhook: tuple[str, list[dict[str, Any]]],
+) -> None:
+    window = scenario(champion.root, champion.name, bucket)  # nothing written under the prefix
+    monkeypatch.setenv("RETRAIN_WEBHOOK_URL", webhook[0])
+
+    outcome = run_flow(monkeypatch, stack, s3, champion.name, window, force=True)
+
+    assert outcome.failed and isinstance(outcome.error, NeedsAttentionError), outcome.error
+    assert "no_partitions" in str(outcome.error) and window.source.prefix in str(outcome.error)
+    assert outcome.record["status"] == "completed"  # recorded like any decision, then failed
+    assert (outcome.record["decision"]["action"], outcome.reasons) == ("skip", ["no_partitions"])
+    assert outcome.record["decision"]["details"]["prefix_seen"] is False
+    assert outcome.record["window"]["rows"] == 0
+    assert len(outcome.record["window"]["days_missing"]) == len(window_days())
+    sent = [m for m in webhook[1] if m["flow_run_id"] == outcome.record["flow_run_id"]]
+    assert [m["event"] for m in sent] == ["attention"]
+    assert "no_partitions" in sent[0]["text"] and "data.prefix" in sent[0]["text"]
+    assert_nothing_trained(mlflow, champion, outcome)
+
+
+def test_window_without_partitions_under_a_known_prefix_is_a_quiet_no_data_skip(
     stack: Settings,
     s3: Any,
     mlflow: Any,
@@ -274,7 +325,8 @@ def test_no_partitions_is_a_clean_no_data_skip(
     champion: Champion,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    window = scenario(champion.root, champion.name, bucket)  # nothing written under the prefix
+    window = scenario(champion.root, champion.name, bucket)
+    write_days(s3, window.source, [FIRST_DAY])  # the feed exists; this window had no data
 
     outcome = run_flow(monkeypatch, stack, s3, champion.name, window, force=True)
 
@@ -282,50 +334,54 @@ def test_no_partitions_is_a_clean_no_data_skip(
     assert outcome.record["status"] == "completed"
     assert (outcome.record["decision"]["action"], outcome.reasons) == ("skip", ["no_data"])
     assert outcome.codes("warning") == ["no_data"]
-    assert outcome.record["window"]["rows"] == 0
-    assert len(outcome.record["window"]["days_missing"]) == len(window_days())
+    assert outcome.record.get("attention") is None
     assert_nothing_trained(mlflow, champion, outcome)
 
 
-def test_empty_partition_counts_as_present_and_the_rest_is_used(
+def test_labels_null_past_the_label_delay_fail_the_run_as_labels_missing(
     stack: Settings,
     s3: Any,
     mlflow: Any,
     bucket: str,
     champion: Champion,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    days = window_days()
-    window = broken_window(
-        s3, champion, bucket, lambda frame, day: frame.iloc[0:0] if day == days[0] else frame
-    )
-
-    outcome = run_flow(monkeypatch, stack, s3, champion.name, window)
-
-    assert not outcome.failed, outcome.error
-    assert outcome.record["validation"]["valid"] is True
-    assert outcome.record["window"]["rows"] == 200 * (len(days) - 1)
-    assert outcome.record["window"]["days_present"] == [d.isoformat() for d in days]
-    assert outcome.record["decision"]["action"] == "keep"
-    assert_nothing_trained(mlflow, champion, outcome)
-
-
-def test_all_labels_null_means_nothing_matured(
-    stack: Settings,
-    s3: Any,
-    mlflow: Any,
-    bucket: str,
-    champion: Champion,
-    monkeypatch: pytest.MonkeyPatch,
+    webhook: tuple[str, list[dict[str, Any]]],
 ) -> None:
     window = broken_window(s3, champion, bucket, lambda f, d: f.assign(**{LABEL: np.nan}))
+    monkeypatch.setenv("RETRAIN_WEBHOOK_URL", webhook[0])
+
+    outcome = run_flow(monkeypatch, stack, s3, champion.name, window, force=True)
+
+    assert outcome.failed and isinstance(outcome.error, NeedsAttentionError), outcome.error
+    assert "labels_missing" in str(outcome.error)
+    assert (outcome.record["decision"]["action"], outcome.reasons) == ("skip", ["labels_missing"])
+    details = outcome.record["decision"]["details"]
+    assert details["rows_past_label_delay"] == 200 * (len(window_days()) - 1)  # delay: 1 day
+    assert outcome.record["window"]["labelled_rows"] == 0
+    assert outcome.record["champion"]["metric_now"] is None
+    sent = [m for m in webhook[1] if m["flow_run_id"] == outcome.record["flow_run_id"]]
+    assert [m["event"] for m in sent] == ["attention"]
+    assert_nothing_trained(mlflow, champion, outcome)
+
+
+def test_labels_not_yet_due_are_a_quiet_too_few_labels_skip(
+    stack: Settings,
+    s3: Any,
+    mlflow: Any,
+    bucket: str,
+    champion: Champion,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Labels that arrive 30 days late: none is due in this window, so it is no one's fault."""
+    late = {"windows": {"label_delay_days": 30}}
+    window = broken_window(s3, champion, bucket, lambda f, d: f.assign(**{LABEL: np.nan}), **late)
 
     outcome = run_flow(monkeypatch, stack, s3, champion.name, window, force=True)
 
     assert not outcome.failed, outcome.error
     assert (outcome.record["decision"]["action"], outcome.reasons) == ("skip", ["too_few_labels"])
-    assert outcome.record["window"]["labelled_rows"] == 0
-    assert outcome.record["champion"]["metric_now"] is None
+    assert outcome.record["decision"]["details"]["rows_past_label_delay"] == 0
+    assert outcome.record.get("attention") is None
     assert_nothing_trained(mlflow, champion, outcome)
 
 

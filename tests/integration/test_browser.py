@@ -86,7 +86,9 @@ def flow_name(stack: Settings) -> str:
 
 
 def test_chromium_is_installed() -> None:
-    assert shutil.which("chromium"), "chromium is not on PATH: run `make setup` (installs it)"
+    assert shutil.which("chromium"), (
+        "chromium is not on PATH: run scripts/install_chromium.sh (`make test` does)"
+    )
 
 
 def test_browser_check_sees_the_flow_runs_and_the_champion(
