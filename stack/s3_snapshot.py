@@ -1,0 +1,221 @@
+"""S3 state across restarts: LocalStack's open-source edition keeps S3 in memory only.
+
+    python -m stack.s3_snapshot save | restore | every SECONDS
+
+`save` copies every object of every bucket into the snapshot folder (incremental: only objects
+whose ETag changed are downloaded, deleted ones are dropped); `restore` puts them back through
+the S3 API. The stack restores right after LocalStack is ready, saves every
+`RETRAIN_S3_SNAPSHOT_SECONDS` (30 s) while it runs (the `s3-saver` service: `every`), and saves a
+last time on `make down` before LocalStack stops. A SIGKILL or crash of LocalStack therefore loses
+at most the S3 writes since the last periodic save.
+
+Layout: `manifest.json` maps bucket -> key -> ETag, size, content type; each object's bytes are
+in `objects/<sha256 of bucket and key>`, so no S3 key ever becomes a local path. The manifest is
+replaced atomically after the objects are written; a save cut short leaves the previous manifest,
+whose objects are all still there (or newer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+STAMP = "last-save"
+
+Manifest = dict[str, dict[str, dict[str, Any]]]  # bucket -> key -> entry
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What one save did."""
+
+    objects: int
+    downloaded: int
+    dropped: int
+    bytes: int
+    seconds: float
+
+
+def s3_client() -> Any:
+    """A boto3 client for the stack's S3 endpoint (LocalStack), from the RETRAIN_* settings."""
+    import boto3
+    from botocore.config import Config
+
+    from retrain.settings import get_settings
+
+    settings = get_settings()
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url or None,
+        region_name=settings.aws_region,
+        aws_access_key_id=settings.aws_access_key_id.get_secret_value(),
+        aws_secret_access_key=settings.aws_secret_access_key.get_secret_value(),
+        config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+    )
+
+
+def _blob(folder: Path, bucket: str, key: str) -> Path:
+    digest = hashlib.sha256(f"{bucket}\0{key}".encode()).hexdigest()
+    return folder / "objects" / digest[:2] / digest
+
+
+def load_manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST
+    if not path.exists():
+        return {}
+    return dict(json.loads(path.read_text())["buckets"])
+
+
+def _write_manifest(folder: Path, buckets: Manifest) -> None:
+    tmp = folder / f"{MANIFEST}.tmp"
+    tmp.write_text(json.dumps({"version": 1, "buckets": buckets}))
+    os.replace(tmp, folder / MANIFEST)
+
+
+def _download(s3: Any, bucket: str, key: str, target: Path) -> dict[str, Any]:
+    resp = s3.get_object(Bucket=bucket, Key=key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    with tmp.open("wb") as out:
+        shutil.copyfileobj(resp["Body"], out, 1 << 20)
+    os.replace(tmp, target)
+    return {
+        "etag": resp["ETag"],
+        "size": target.stat().st_size,
+        "content_type": resp.get("ContentType"),
+    }
+
+
+def save(s3: Any, folder: Path) -> Saved:
+    """Bring the snapshot up to date with S3 (every bucket, every object)."""
+    began = time.monotonic()
+    folder.mkdir(parents=True, exist_ok=True)
+    old = load_manifest(folder)
+    new: Manifest = {}
+    downloaded = 0
+    for bucket in sorted(b["Name"] for b in s3.list_buckets().get("Buckets", [])):
+        entries: dict[str, dict[str, Any]] = {}
+        known = old.get(bucket, {})
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                key, prev = obj["Key"], known.get(obj["Key"])
+                blob = _blob(folder, bucket, key)
+                if (
+                    prev is not None
+                    and (prev["etag"], prev["size"]) == (obj["ETag"], obj["Size"])
+                    and blob.exists()
+                ):
+                    entries[key] = prev
+                    continue
+                try:
+                    entries[key] = _download(s3, bucket, key, blob)
+                except s3.exceptions.NoSuchKey:
+                    continue  # deleted between the listing and the download
+                downloaded += 1
+        new[bucket] = entries
+    _write_manifest(folder, new)
+    dropped = _drop_unlisted(folder, new)
+    size = sum(e["size"] for entries in new.values() for e in entries.values())
+    (folder / STAMP).write_text(f"{time.time():.0f}\n")
+    count = sum(map(len, new.values()))
+    return Saved(count, downloaded, dropped, size, time.monotonic() - began)
+
+
+def _drop_unlisted(folder: Path, manifest: Manifest) -> int:
+    """Delete the stored bytes of objects no longer in S3 (after the manifest forgot them)."""
+    keep = {_blob(folder, b, k) for b, entries in manifest.items() for k in entries}
+    dropped = 0
+    for path in (folder / "objects").glob("*/*"):
+        if path not in keep:
+            path.unlink(missing_ok=True)
+            dropped += 1
+    return dropped
+
+
+def restore(s3: Any, folder: Path) -> tuple[int, int]:
+    """Put every saved object back (creating missing buckets); (objects, bytes) restored."""
+    manifest = load_manifest(folder)
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    jobs = []
+    for bucket, entries in manifest.items():
+        if bucket not in existing:
+            s3.create_bucket(Bucket=bucket)
+        jobs += [(bucket, key, entry) for key, entry in entries.items()]
+
+    def put(job: tuple[str, str, dict[str, Any]]) -> None:
+        bucket, key, entry = job
+        extra = {"ContentType": entry["content_type"]} if entry.get("content_type") else {}
+        with _blob(folder, bucket, key).open("rb") as body:
+            resp = s3.put_object(Bucket=bucket, Key=key, Body=body, **extra)
+        entry["etag"] = resp["ETag"]  # a multipart original gets a new ETag: no re-download
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(put, jobs))
+    if jobs:
+        _write_manifest(folder, manifest)
+    return len(jobs), sum(entry["size"] for _, _, entry in jobs)
+
+
+def describe(folder: Path) -> str:
+    """One line: how many objects the snapshot holds and when it was last saved."""
+    manifest = load_manifest(folder)
+    if not manifest:
+        return "no snapshot yet"
+    count = sum(map(len, manifest.values()))
+    size = sum(e["size"] for entries in manifest.values() for e in entries.values())
+    stamp = folder / STAMP
+    age = f"{time.time() - stamp.stat().st_mtime:.0f} s ago" if stamp.exists() else "never"
+    return f"{count} objects, {size / 1e6:.1f} MB, last saved {age}"
+
+
+def every(s3: Any, folder: Path, seconds: float) -> None:
+    """Save now and then every `seconds` until SIGTERM (a save under way is finished first)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    while not stop.is_set():
+        try:
+            done = save(s3, folder)
+            if done.downloaded or done.dropped:
+                print(
+                    f"saved {done.objects} objects ({done.downloaded} new or changed, "
+                    f"{done.dropped} dropped) in {done.seconds:.1f}s",
+                    flush=True,
+                )
+        except Exception as exc:  # S3 busy or restarting: the next round tries again
+            print(f"save failed, retrying in {seconds:.0f}s: {type(exc).__name__}: {exc}")
+        stop.wait(seconds)
+
+
+def main(argv: list[str]) -> int:
+    from stack.base import stack_settings
+
+    folder = stack_settings().s3_snapshot_dir
+    if argv[:1] == ["save"]:
+        done = save(s3_client(), folder)
+        print(f"saved {done.objects} objects ({done.bytes / 1e6:.1f} MB) to {folder}")
+    elif argv[:1] == ["restore"]:
+        count, size = restore(s3_client(), folder)
+        print(f"restored {count} objects ({size / 1e6:.1f} MB) from {folder}")
+    elif argv[:1] == ["every"] and len(argv) == 2:
+        every(s3_client(), folder, float(argv[1]))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.exit(main(sys.argv[1:]))
