@@ -144,14 +144,20 @@ def _drop_unlisted(folder: Path, manifest: Manifest) -> int:
 
 
 def restore(s3: Any, folder: Path) -> tuple[int, int]:
-    """Put every saved object back (creating missing buckets); (objects, bytes) restored."""
+    """Put every saved object that S3 lacks back (creating missing buckets); (objects, bytes)
+    restored. Safe to run against a live S3: existing objects are left alone."""
     manifest = load_manifest(folder)
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     jobs = []
     for bucket, entries in manifest.items():
-        if bucket not in existing:
+        live: set[str] = set()
+        if bucket in existing:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                live.update(o["Key"] for o in page.get("Contents", []))
+        else:
             s3.create_bucket(Bucket=bucket)
-        jobs += [(bucket, key, entry) for key, entry in entries.items()]
+        # an object already in S3 is newer than the snapshot: never overwritten
+        jobs += [(bucket, key, entry) for key, entry in entries.items() if key not in live]
 
     def put(job: tuple[str, str, dict[str, Any]]) -> None:
         bucket, key, entry = job
@@ -180,7 +186,7 @@ def describe(folder: Path) -> str:
 
 
 def every(s3: Any, folder: Path, seconds: float) -> None:
-    """Save now and then every `seconds` until SIGTERM (a save under way is finished first)."""
+    """Save now, every `seconds`, and once more on SIGTERM (a save under way finishes first)."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -196,6 +202,7 @@ def every(s3: Any, folder: Path, seconds: float) -> None:
         except Exception as exc:  # S3 busy or restarting: the next round tries again
             print(f"save failed, retrying in {seconds:.0f}s: {type(exc).__name__}: {exc}")
         stop.wait(seconds)
+    save(s3, folder)
 
 
 def main(argv: list[str]) -> int:
