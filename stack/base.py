@@ -88,7 +88,7 @@ class Service:
         return LOGS / f"{self.name}.log"
 
 
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
     """Status and body of a GET; status 0 when nothing answered."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:

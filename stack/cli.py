@@ -36,6 +36,7 @@ def service_env(settings: Settings, stack: StackSettings) -> dict[str, str]:
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false",
+        "PYTHONUNBUFFERED": "1",  # log lines land in .stack/logs/ when they happen
     }
     if stack.db == "sqlite":  # a SQLite-backed Prefect server answers 503 under load
         env["PREFECT_CLIENT_MAX_RETRIES"] = "10"

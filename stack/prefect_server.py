@@ -14,6 +14,7 @@ from stack.base import (
     STATE,
     VENV_BIN,
     Service,
+    StackError,
     StackSettings,
     http_get,
     http_post_json,
@@ -45,14 +46,18 @@ def worker_online(api: str, pidfile: Path) -> bool:
 
 
 def create_work_pool(api: str) -> None:
-    if http_get(f"{api}/work_pools/{WORK_POOL}")[0] == 200:
+    """Create the process work pool unless it exists (it persists in the server's database)."""
+    if http_get(f"{api}/work_pools/{WORK_POOL}", timeout=15)[0] == 200:
         return
-    subprocess.run(
+    done = subprocess.run(
         [str(VENV_BIN / "prefect"), "work-pool", "create", WORK_POOL, "--type", "process"],
-        check=True,
         env={**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(STATE / "prefect")},
         capture_output=True,
+        text=True,
+        check=False,
     )
+    if done.returncode != 0 and http_get(f"{api}/work_pools/{WORK_POOL}", timeout=15)[0] != 200:
+        raise StackError(f"could not create work pool {WORK_POOL}:\n{done.stdout}{done.stderr}")
 
 
 def server(settings: Settings, stack: StackSettings, env: dict[str, str]) -> Service:

@@ -71,7 +71,7 @@ def start(svc: Service) -> bool:
 
 
 def _wait_healthy(svc: Service, started: bool) -> bool:
-    deadline = time.monotonic() + (svc.timeout if started else 5)
+    deadline = time.monotonic() + (svc.timeout if started else 30)
     while time.monotonic() < deadline:
         if svc.healthy():
             return True
