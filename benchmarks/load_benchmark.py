@@ -95,8 +95,8 @@ class LoadResult:
                 f"(versions {self.race_versions}, alias history {self.race_history})",
                 "  errors in server logs meanwhile  "
                 + ", ".join(f"{k} {v}" for k, v in self.server_errors.items() if k != "lock")
-                + f" (of which {self.server_errors.get('lock', 0)} the lock-creation race, "
-                "answered 409 and handled)",
+                + f"; the lock-creation race (answered 409, handled) is "
+                f"{self.server_errors.get('lock', 0)} of them in prefect and in postgres",
                 *(f"  FAILED {m}: {msg[:300]}" for m, msg in self.failed),
             ]
         )
@@ -200,6 +200,8 @@ def main() -> int:
         parser.error("--runs must be at least 2 (two of them race for one model)")
     os.environ.setdefault("PREFECT_API_URL", get_settings().prefect_api_url)
     os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_HTTP_POOL_MAXSIZE", str(args.runs + 10))  # one per thread
     tag = uuid.uuid4().hex[:6]
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RETRAIN_CONFIG_DIR"] = tmp
