@@ -7,7 +7,9 @@ whose ETag changed are downloaded, deleted ones are dropped); `restore` puts the
 the S3 API. The stack restores right after LocalStack is ready, saves every
 `RETRAIN_S3_SNAPSHOT_SECONDS` (30 s) while it runs (the `s3-saver` service: `every`), and saves a
 last time on `make down` before LocalStack stops. A SIGKILL or crash of LocalStack therefore loses
-at most the S3 writes since the last periodic save.
+at most the S3 writes since the last periodic save. A save refuses to run against a LocalStack
+that restarted (a new session id) before the snapshot was restored into it, so a crashed and
+restarted LocalStack, empty, never overwrites the snapshot.
 
 Layout: `manifest.json` maps bucket -> key -> ETag, size, content type; each object's bytes are
 in `objects/<sha256 of bucket and key>`, so no S3 key ever becomes a local path. The manifest is
@@ -17,6 +19,7 @@ whose objects are all still there (or newer).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +28,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +36,7 @@ from typing import Any
 
 MANIFEST = "manifest.json"
 STAMP = "last-save"
+SESSION = "restored-session"  # LocalStack's session id the snapshot was last restored into
 
 Manifest = dict[str, dict[str, dict[str, Any]]]  # bucket -> key -> entry
 
@@ -45,6 +50,34 @@ class Saved:
     dropped: int
     bytes: int
     seconds: float
+
+
+class NotRestored(RuntimeError):
+    """LocalStack restarted (a new session) and the snapshot was not put back into it yet."""
+
+
+def localstack_session(s3: Any) -> str | None:
+    """The running LocalStack's session id (new on every start); None for another S3."""
+    try:
+        url = f"{s3.meta.endpoint_url.rstrip('/')}/_localstack/info"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return str(json.loads(resp.read())["session_id"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _check_restored(s3: Any, folder: Path) -> None:
+    """Refuse to save a LocalStack the snapshot was not restored into: a crashed and restarted
+    LocalStack starts empty, and saving it would drop every object from the snapshot."""
+    session = localstack_session(s3)
+    marker = folder / SESSION
+    if session is None or not (folder / MANIFEST).exists():
+        return
+    if not marker.exists() or marker.read_text().strip() != session:
+        raise NotRestored(
+            f"LocalStack restarted since the snapshot in {folder} was restored; not saving over "
+            "it (`make up` restores it, or `python -m stack.s3_snapshot restore`)"
+        )
 
 
 def s3_client() -> Any:
@@ -101,6 +134,7 @@ def save(s3: Any, folder: Path) -> Saved:
     """Bring the snapshot up to date with S3 (every bucket, every object)."""
     began = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)
+    _check_restored(s3, folder)
     old = load_manifest(folder)
     new: Manifest = {}
     downloaded = 0
@@ -170,6 +204,10 @@ def restore(s3: Any, folder: Path) -> tuple[int, int]:
         list(pool.map(put, jobs))
     if jobs:
         _write_manifest(folder, manifest)
+    session = localstack_session(s3)
+    if session is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / SESSION).write_text(session + "\n")
     return len(jobs), sum(entry["size"] for _, _, entry in jobs)
 
 
@@ -202,7 +240,8 @@ def every(s3: Any, folder: Path, seconds: float) -> None:
         except Exception as exc:  # S3 busy or restarting: the next round tries again
             print(f"save failed, retrying in {seconds:.0f}s: {type(exc).__name__}: {exc}")
         stop.wait(seconds)
-    save(s3, folder)
+    with contextlib.suppress(NotRestored):
+        save(s3, folder)
 
 
 def main(argv: list[str]) -> int:

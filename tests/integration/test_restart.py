@@ -1,4 +1,5 @@
-"""State survives `make down && make up`: an S3 object, a registered model and a Prefect flow run.
+"""State survives `make down && make up` (an S3 object, a registered model, a Prefect flow run),
+and a SIGKILLed LocalStack loses only the S3 writes since the last periodic save.
 
 The stack is stopped and started through the stack package's own functions (what `make down` and
 `make up` call), so the tests after this one find it running again.
@@ -7,6 +8,7 @@ The stack is stopped and started through the stack package's own functions (what
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -16,7 +18,9 @@ from sklearn.linear_model import LogisticRegression
 
 from retrain.model_io import load_sklearn_model, log_sklearn_model
 from retrain.settings import Settings
-from stack import cli
+from stack import cli, process, s3_snapshot
+from stack.base import stack_settings
+from tests.helpers import object_keys
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -76,3 +80,29 @@ def test_down_then_up_keeps_s3_objects_the_registry_and_flow_runs(
         cli.up()  # whatever happened, the tests after this one need the stack
         s3.delete_object(Bucket=stack.loop_bucket, Key=key)
         mlflow.delete_registered_model(name)
+
+
+def test_localstack_killed_loses_only_writes_since_the_last_save(stack: Settings, s3: Any) -> None:
+    """SIGKILL LocalStack (no final save): objects of the last periodic save come back, a write
+    after it is lost, and the restarted, empty LocalStack never overwrites the snapshot."""
+    settings = stack_settings()
+    stamp = settings.s3_snapshot_dir / s3_snapshot.STAMP
+    saved_key, lost_key = (f"tests/restart/{uuid.uuid4().hex}-{k}" for k in ("saved", "lost"))
+    s3.put_object(Bucket=stack.loop_bucket, Key=saved_key, Body=b"saved")
+    written = time.time()
+    deadline = time.monotonic() + 3 * settings.s3_snapshot_seconds + 30
+    while not (stamp.exists() and stamp.stat().st_mtime > written + 1):
+        assert time.monotonic() < deadline, "the s3-saver did not save"
+        time.sleep(1)
+    s3.put_object(Bucket=stack.loop_bucket, Key=lost_key, Body=b"lost")
+    try:
+        assert process.kill(cli.service("localstack"))
+        cli.up(["localstack"])
+        keys = set(object_keys(s3, stack.loop_bucket, "tests/restart/"))
+        assert saved_key in keys
+        assert lost_key not in keys  # written after the last save: what a crash loses
+        assert s3.get_object(Bucket=stack.loop_bucket, Key=saved_key)["Body"].read() == b"saved"
+    finally:
+        cli.up()
+        for key in (saved_key, lost_key):
+            s3.delete_object(Bucket=stack.loop_bucket, Key=key)
