@@ -45,21 +45,24 @@ if ! stamp_ok .venv-localstack/.installed localstack/requirements.lock; then
     touch .venv-localstack/.installed
 fi
 
-# PostgreSQL behind the Prefect and MLflow servers: Debian's postgresql-15, installed once; nothing
-# to do when it is there, or when the stack runs on SQLite (STACK_DB=sqlite).
-if [ "${STACK_DB:-postgres}" != "sqlite" ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
-        && ! command -v postgres >/dev/null 2>&1; then
+apt_install() {  # $1 = Debian package, $2 = what it is for; apt-get update first, once per call
     if ! command -v apt-get >/dev/null 2>&1; then
-        echo "error: PostgreSQL is not installed and apt-get is unavailable; install PostgreSQL" \
-             "(15 or newer) with your package manager, or run the stack on SQLite: STACK_DB=sqlite" >&2
+        echo "error: $1 is not installed and apt-get is unavailable; install it with your" \
+             "package manager ($2)" >&2
         exit 1
     fi
-    echo "setup: postgresql-15 (Debian package, the Prefect and MLflow database)"
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql-15 >/dev/null
-    ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
-        || { echo "error: postgresql-15 did not install" >&2; exit 1; }
+    echo "setup: $1 (Debian package, $2)"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" >/dev/null
+}
+
+# PostgreSQL behind the Prefect and MLflow servers: Debian's postgresql-15, installed once; nothing
+# to do when it is there, or when the stack runs on SQLite (STACK_DB=sqlite).
+has_postgres() { ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null; }
+if [ "${STACK_DB:-postgres}" != "sqlite" ] && ! has_postgres; then
+    apt_install postgresql-15 "the Prefect and MLflow database; or run on SQLite: STACK_DB=sqlite"
+    has_postgres || { echo "error: postgresql-15 did not install" >&2; exit 1; }
 fi
 
 # Headless Chromium for the browser check (scripts/browser_check.py): Debian's package, installed

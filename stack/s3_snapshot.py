@@ -81,21 +81,11 @@ def _check_restored(s3: Any, folder: Path) -> None:
 
 
 def s3_client() -> Any:
-    """A boto3 client for the stack's S3 endpoint (LocalStack), from the RETRAIN_* settings."""
-    import boto3
-    from botocore.config import Config
-
+    """The project's S3 client for the stack's S3 (LocalStack), from the RETRAIN_* settings."""
+    from retrain.clients import s3_client as client
     from retrain.settings import get_settings
 
-    settings = get_settings()
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint_url or None,
-        region_name=settings.aws_region,
-        aws_access_key_id=settings.aws_access_key_id.get_secret_value(),
-        aws_secret_access_key=settings.aws_secret_access_key.get_secret_value(),
-        config=Config(retries={"max_attempts": 5, "mode": "standard"}),
-    )
+    return client(get_settings())
 
 
 def _blob(folder: Path, bucket: str, key: str) -> Path:
