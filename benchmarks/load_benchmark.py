@@ -24,6 +24,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -139,22 +140,32 @@ def run_load(names: list[str]) -> LoadResult:
     from flows.monitor import monitor_and_retrain
 
     jobs = [*names, names[0]]
+
+    def one(name: str) -> Any:
+        """The run's final state, or the exception that kept it from having one (e.g. the
+        server refused to create the flow run): counted as a failure, not raised."""
+        try:
+            return monitor_and_retrain(name, as_of=AS_OF, return_state=True)
+        except Exception as exc:
+            return exc
+
     before = _log_sizes()
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = [
-            pool.submit(monitor_and_retrain, name, as_of=AS_OF, return_state=True) for name in jobs
-        ]
-        states = [f.result() for f in futures]
+        outcomes = list(pool.map(one, jobs))
     seconds = time.perf_counter() - began
     time.sleep(2)  # the servers' last log lines
     result = LoadResult(len(jobs), seconds, server_errors=_new_errors(before))
     settings = get_settings()
     s3, client = s3_client(settings), mlflow_client(settings)
-    run_ids = {str(s.state_details.flow_run_id) for s in states}
-    for name, state in zip(jobs, states, strict=True):
-        if not state.is_completed():
-            result.failed.append((name, f"{state.name}: {state.message}"))
+    run_ids = set()
+    for name, outcome in zip(jobs, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            result.failed.append((name, f"{type(outcome).__name__}: {outcome}"))
+            continue
+        run_ids.add(str(outcome.state_details.flow_run_id))
+        if not outcome.is_completed():
+            result.failed.append((name, f"{outcome.name}: {outcome.message}"))
     written: Counter[str] = Counter()
     race_records = []
     for name in names:
