@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := $(PY) scripts/stack.py
 
-.PHONY: help setup up down status test lint fmt deploy demo seed bench bench-fleet clean
+.PHONY: help setup up down status test lint fmt deploy demo seed bench bench-fleet bench-load clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -12,13 +12,13 @@ help: ## list the targets
 setup: ## create .venv (Python 3.11) and .venv-localstack (Python 3.13) with pinned packages
 	@scripts/setup.sh
 
-up: setup ## start LocalStack S3, MLflow, the Prefect server and a worker; print their URLs
+up: setup ## start PostgreSQL, LocalStack S3 (restored from .stack/), MLflow, Prefect and a worker
 	@$(STACK) up
 
-down: ## stop everything `make up` started
+down: ## stop everything `make up` started; saves S3 first, keeps all state in .stack/
 	@$(STACK) down
 
-status: setup ## show each service, its URL and health
+status: setup ## show each service, its URL and health, and the saved S3 state
 	@$(STACK) status
 
 test: setup ## ruff + mypy + pytest against the real local stack (starts and stops what it needs)
@@ -46,5 +46,8 @@ bench: up ## drift at scale: Evidently DataDriftPreset vs our drift step (ROWS=1
 bench-fleet: up ## fleet fan-out: 20 small models one after another vs 4 at a time
 	@$(PY) benchmarks/fleet_benchmark.py --models $(or $(MODELS),20) --parallel $(or $(PARALLEL),4)
 
-clean: down ## stop the stack and delete its state (.stack/)
-	rm -rf .stack
+bench-load: up ## load: RUNS flow runs at once (50; two race for one model) against the stack
+	@$(PY) benchmarks/load_benchmark.py --runs $(or $(RUNS),50)
+
+clean: setup ## the only way to wipe state: stop the stack, delete .stack/ (says what it deletes)
+	@$(STACK) clean

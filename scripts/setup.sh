@@ -44,3 +44,23 @@ if ! stamp_ok .venv-localstack/.installed localstack/requirements.lock; then
     .venv/bin/uv pip sync --quiet --python .venv-localstack/bin/python localstack/requirements.lock
     touch .venv-localstack/.installed
 fi
+
+apt_install() {  # $1 = Debian package, $2 = what it is for; apt-get update first, once per call
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "error: $1 is not installed and apt-get is unavailable; install it with your" \
+             "package manager ($2)" >&2
+        exit 1
+    fi
+    echo "setup: $1 (Debian package, $2)"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" >/dev/null
+}
+
+# PostgreSQL behind the Prefect and MLflow servers: Debian's postgresql-15, installed once; nothing
+# to do when it is there, or when the stack runs on SQLite (STACK_DB=sqlite).
+has_postgres() { ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null; }
+if [ "${STACK_DB:-postgres}" != "sqlite" ] && ! has_postgres; then
+    apt_install postgresql-15 "the Prefect and MLflow database; or run on SQLite: STACK_DB=sqlite"
+    has_postgres || { echo "error: postgresql-15 did not install" >&2; exit 1; }
+fi
