@@ -173,10 +173,13 @@ def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
         f"| {_fmt(champion.get('holdout_metric_at_registration'))} |",
     ]
     if gate:
+        challenger = record.get("registered_version") or (record.get("training") or {}).get(
+            "winner"
+        )
         lines += [
             f"| champion on holdout | {_fmt(champion.get('version'))} | {_fmt(gate.get('metric'))} "
             f"| {_fmt(gate.get('champion_score'))} |",
-            f"| challenger on holdout | {_fmt(record.get('registered_version'))} "
+            f"| challenger on holdout | {_fmt(challenger)} "
             f"| {_fmt(gate.get('metric'))} | {_fmt(gate.get('challenger_score'))} |",
             "",
             f"Gate: {'promote' if gate.get('promote') else 'reject'} "

@@ -77,7 +77,8 @@ def week_line(rec: dict[str, Any]) -> str:
     """One line of progress: what the loop saw and decided for one window."""
     champ, drift = rec.get("champion") or {}, rec.get("drift") or {}
     metric = champ.get("metric_now")
-    promoted = f"  -> promoted v{rec['registered_version']}" if rec.get("promoted") else ""
+    how = "reinstated" if rec.get("reinstated_version") else "promoted"
+    promoted = f"  -> {how} v{rec['promoted_version']}" if rec.get("promoted") else ""
     rejected = " (challenger rejected)" if rec.get("registered_version") and not promoted else ""
     return (
         f"  {rec['as_of']}  rows {(rec.get('window') or {}).get('rows', 0):>5}  "
@@ -161,7 +162,7 @@ def reset_champion(settings: Settings, version: str) -> None:
 def served_before(records: dict[date, dict[str, Any]], start: date, boot: str) -> str:
     """The champion the loop left before window `start`: the last promotion recorded before it."""
     promoted = [r for d, r in sorted(records.items()) if d < start and r.get("promoted")]
-    return str(promoted[-1]["registered_version"]) if promoted else boot
+    return str(promoted[-1]["promoted_version"]) if promoted else boot
 
 
 def replay(settings: Settings, s3: Any, start: date, timeout_s: float) -> None:
@@ -220,7 +221,7 @@ def table(records: dict[date, dict[str, Any]], base: dict[date, float | None]) -
                 "never_retrained_metric": base[as_of],
                 "decision": decision["action"],
                 "reasons": ", ".join(decision["reasons"]),
-                "promoted_version": rec["registered_version"] if rec.get("promoted") else None,
+                "promoted_version": rec.get("promoted_version") if rec.get("promoted") else None,
             }
         )
     return rows
