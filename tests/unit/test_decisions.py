@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,8 +17,11 @@ from benchmarks.decisions_table import (
     format_summary,
     format_windows,
     freshness_curve,
+    freshness_point,
     loop_row,
     policies,
+    policy_window,
+    records,
     short,
     summary,
     wide,
@@ -195,3 +199,24 @@ def test_loop_row_prefers_the_recorded_training_seconds() -> None:
 def test_loop_row_without_retrain_spends_nothing() -> None:
     row, _ = loop_row(_record(decision={"action": "none", "reasons": []}, promoted=False), 9.0)
     assert not row.retrained and row.seconds == 0.0 and row.note == "v1 none"
+
+
+def test_rows_survive_a_csv_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    pd.DataFrame(records(_rows())).to_csv(path, index=False)
+    frame = pd.read_csv(path, keep_default_na=False, na_values={"metric": [""]})
+    assert [policy_window(r) for r in frame.to_dict("records")] == _rows()
+    point = FreshnessPoint(D1, 2, D3, None)
+    pd.DataFrame(records([point])).to_csv(path, index=False)
+    assert freshness_point(pd.read_csv(path).to_dict("records")[0]) == point
+
+
+def test_parse_variants() -> None:
+    from benchmarks.decisions import parse_variants
+
+    assert parse_variants("holdout,refit") == (False, True)
+    assert parse_variants("refit") == (True,)
+    assert parse_variants(" refit , holdout") == (False, True)
+    for bad in ("", "both", "refit,later"):
+        with pytest.raises(ValueError, match="--variants"):
+            parse_variants(bad)
