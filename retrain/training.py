@@ -168,9 +168,9 @@ def between(
 
 
 def recency_weights(timestamps: pd.Series, end: datetime, half_life_days: int) -> np.ndarray:
-    """Sample weights that halve every `half_life_days` before `end`."""
+    """Sample weights: 1 at `end` (and after it), halving every `half_life_days` before it."""
     age_days = (pd.Timestamp(end) - timestamps).dt.total_seconds().to_numpy() / 86400.0
-    return np.asarray(0.5 ** (age_days / half_life_days))
+    return np.asarray(0.5 ** (np.clip(age_days, 0.0, None) / half_life_days))
 
 
 def fit_recipe(frame: pd.DataFrame, config: ModelConfig, recipe: Recipe, end: datetime) -> Fit:

@@ -1,0 +1,84 @@
+"""The loop side of the decision replay: the real flow, in-process, on a scratch model name."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmarks.decisions_table import PolicyWindow, loop_row
+
+
+class ReplayError(RuntimeError):
+    """A step of the replay failed; the message says which window and why."""
+
+
+def scratch_config(config_path: Path, folder: Path) -> str:
+    """Copy the config into `folder` under a fresh name `<name>_eval_<hex>`; returns the name."""
+    raw = yaml.safe_load(config_path.read_text())
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise ReplayError(f"{config_path} is not a model config with a name")
+    name = f"{str(raw['name'])[:48]}_eval_{uuid.uuid4().hex[:8]}"
+    raw["name"] = name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    return name
+
+
+@contextmanager
+def config_dir(folder: Path) -> Iterator[None]:
+    """Point RETRAIN_CONFIG_DIR at `folder` for the duration."""
+    old = os.environ.get("RETRAIN_CONFIG_DIR")
+    os.environ["RETRAIN_CONFIG_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("RETRAIN_CONFIG_DIR", None)
+        else:
+            os.environ["RETRAIN_CONFIG_DIR"] = old
+
+
+def run_loop(
+    config_path: Path, points: list[date], log: Callable[[str], None] = print
+) -> tuple[str, list[dict[str, Any]], list[float]]:
+    """`monitor_and_retrain` in auto mode for each decision point, in date order, on a scratch
+    copy of the model; its name, the decision records and each run's wall time."""
+    from flows.monitor import monitor_and_retrain
+
+    records, walls = [], []
+    with tempfile.TemporaryDirectory(prefix="decisions-") as tmp, config_dir(Path(tmp)):
+        name = scratch_config(config_path, Path(tmp))
+        log(f"loop: {name} (scratch copy of {config_path}), {len(points)} runs in auto mode")
+        for as_of in points:
+            began = time.perf_counter()
+            try:
+                record = monitor_and_retrain(model=name, as_of=as_of, shadow=False)
+            except Exception as exc:
+                raise ReplayError(
+                    f"the loop failed on the window ending {as_of} (model {name}): "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if record.get("status") != "completed":
+                raise ReplayError(f"the loop's record for {as_of} is {record.get('status')!r}")
+            walls.append(time.perf_counter() - began)
+            records.append(record)
+            row, _ = loop_row(record, walls[-1])
+            log(f"  loop {as_of}: {row.note} ({walls[-1]:.1f}s)")
+    return name, records, walls
+
+
+def loop_rows(records: list[dict[str, Any]], walls: list[float]) -> tuple[list[PolicyWindow], str]:
+    """The loop's rows for the scored windows (the bootstrap run is not one) and the source of
+    its training seconds."""
+    rows = [loop_row(r, w) for r, w in zip(records[1:], walls[1:], strict=True)]
+    sources = {source for row, source in rows if row.retrained}
+    return [row for row, _ in rows], " + ".join(sorted(sources)) or "record"

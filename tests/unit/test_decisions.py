@@ -1,0 +1,219 @@
+"""The pure parts of the decision replay: recipes, weights, decision points, tables, summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.decisions_table import (
+    LOOP,
+    FreshnessPoint,
+    PolicyWindow,
+    common_windows,
+    format_summary,
+    format_windows,
+    freshness_curve,
+    freshness_point,
+    loop_row,
+    policies,
+    policy_window,
+    records,
+    short,
+    summary,
+    wide,
+)
+from benchmarks.recipes import decision_points, parse_recipe, parse_recipes
+from retrain.config import Recipe
+from retrain.training import recency_weights
+
+D1, D2, D3 = date(2013, 3, 11), date(2013, 3, 18), date(2013, 3, 25)
+
+
+@pytest.mark.parametrize(
+    ("token", "recipe", "name"),
+    [
+        ("56", Recipe(days=56), "56d"),
+        (" 84 ", Recipe(days=84), "84d"),
+        ("365h56", Recipe(days=365, half_life_days=56), "365d-h56"),
+        ("365h28", Recipe(days=365, half_life_days=28), "365d-h28"),
+    ],
+)
+def test_parse_recipe(token: str, recipe: Recipe, name: str) -> None:
+    assert parse_recipe(token) == recipe
+    assert recipe.name == name
+
+
+@pytest.mark.parametrize("token", ["", "abc", "56d", "h56", "365h", "1", "365h0", "-5", "56,84"])
+def test_parse_recipe_refuses_bad_tokens_naming_them(token: str) -> None:
+    with pytest.raises(ValueError, match="recipe"):
+        parse_recipe(token)
+
+
+def test_parse_recipes_puts_the_default_first_once() -> None:
+    r56, r84, r365 = Recipe(days=56), Recipe(days=84), Recipe(days=365, half_life_days=56)
+    found = parse_recipes("84, 56,365h56,84,", default=r56)
+    assert found == [r56, r84, r365]
+    assert parse_recipes("", default=r56) == [r56]
+    assert parse_recipes("") == []
+
+
+def test_recency_weights_halve_every_half_life() -> None:
+    cutoff = datetime(2013, 3, 4, tzinfo=UTC)
+    ts = pd.Series(
+        pd.to_datetime(["2013-03-04", "2013-02-02", "2013-01-03", "2013-03-10"], utc=True)
+    )
+    weights = recency_weights(ts, cutoff, 30.0)
+    np.testing.assert_allclose(weights, [1.0, 0.5, 0.25, 1.0])
+
+
+def test_decision_points_bootstrap_then_every_step_inclusive() -> None:
+    points = decision_points(date(2013, 3, 4), date(2013, 3, 11), date(2013, 12, 30), 7)
+    assert points[0] == date(2013, 3, 4)
+    assert points[1] == date(2013, 3, 11) and points[-1] == date(2013, 12, 30)
+    assert len(points) == 1 + 43
+    with pytest.raises(ValueError, match="bootstrap < start"):
+        decision_points(date(2013, 3, 11), date(2013, 3, 11), date(2013, 3, 18), 7)
+    with pytest.raises(ValueError, match="step"):
+        decision_points(date(2013, 3, 4), date(2013, 3, 11), date(2013, 3, 18), 0)
+
+
+def _rows() -> list[PolicyWindow]:
+    return [
+        PolicyWindow("never retrain", D1, 0.70, False, False, 0.0),
+        PolicyWindow("never retrain", D2, 0.66, False, False, 0.0),
+        PolicyWindow("never retrain", D3, 0.64, False, False, 0.0),
+        PolicyWindow("cron 56 refit", D1, 0.72, True, True, 10.0),
+        PolicyWindow("cron 56 refit", D2, 0.70, True, True, 12.0),
+        PolicyWindow("cron 56 refit", D3, None, True, True, 11.0),
+        PolicyWindow(LOOP, D1, 0.70, True, True, 20.0, "retrain -> v2 promoted"),
+        PolicyWindow(LOOP, D2, 0.71, False, False, 0.0, "none"),
+        PolicyWindow(LOOP, D3, 0.69, True, False, 25.0, "retrain, v3 rejected"),
+    ]
+
+
+def test_policies_loop_first_then_first_seen() -> None:
+    assert policies(_rows()) == [LOOP, "never retrain", "cron 56 refit"]
+
+
+def test_common_windows_leave_out_a_window_one_policy_could_not_score() -> None:
+    assert common_windows(_rows()) == [D1, D2]
+
+
+def test_summary_means_over_common_windows_and_counts_against_the_loop() -> None:
+    table = {r["policy"]: r for r in summary(_rows(), {LOOP: "flow wall time"})}
+    assert table[LOOP]["mean_metric"] == pytest.approx(0.705)
+    assert table[LOOP]["retrains"] == 2 and table[LOOP]["promotions"] == 1
+    assert table[LOOP]["train_seconds"] == 45.0
+    assert table[LOOP]["seconds_per_retrain"] == 22.5
+    assert table[LOOP]["seconds_source"] == "flow wall time"
+    assert "minus_loop" not in table[LOOP]
+    cron = table["cron 56 refit"]
+    assert cron["mean_metric"] == pytest.approx(0.71) and cron["windows"] == 2
+    assert cron["retrains"] == 3 and cron["train_seconds"] == 33.0
+    assert cron["minus_loop"] == pytest.approx(0.005)
+    assert cron["beats_loop"] == "1/2"
+    never = table["never retrain"]
+    assert never["retrains"] == 0 and never["seconds_per_retrain"] is None
+    assert never["minus_loop"] == pytest.approx(-0.025) and never["beats_loop"] == "0/2"
+
+
+def test_summary_without_the_loop_has_no_comparison() -> None:
+    table = summary([r for r in _rows() if r.policy != LOOP])
+    assert all("minus_loop" not in r for r in table)
+    assert {r["windows"] for r in table} == {2}
+
+
+def test_wide_has_one_row_per_window_with_each_policy() -> None:
+    rows = wide(_rows())
+    assert [r["as_of"] for r in rows] == [d.isoformat() for d in (D1, D2, D3)]
+    assert rows[2]["cron 56 refit"] is None and rows[2][LOOP] == 0.69
+    assert rows[0]["loop_note"] == "retrain -> v2 promoted"
+
+
+def test_formatted_tables_show_every_policy() -> None:
+    text = format_windows(_rows())
+    assert "56 rf" in text and "never" in text and text.count("\n") == 3
+    md = format_summary(summary(_rows(), {LOOP: "flow wall time"}), "roc_auc")
+    assert "| loop | 0.7050 | 2 | 2 | 1 | 45* | 22.5 |  |  |" in md
+    assert "| cron 56 refit | 0.7100 |" in md and "+0.0050 | 1/2 |" in md
+
+
+def test_short_names() -> None:
+    assert short("cron 365h56 holdout") == "365h56 ho"
+    assert short("cron 84 refit") == "84 rf"
+    assert short("never retrain") == "never" and short(LOOP) == LOOP
+
+
+def test_freshness_curve_compares_ages_on_the_same_windows() -> None:
+    t0, t1, t2 = date(2013, 3, 4), D1, D2
+    points = [
+        FreshnessPoint(t0, 1, D1, 0.80),
+        FreshnessPoint(t0, 2, D2, 0.70),
+        FreshnessPoint(t1, 1, D2, 0.76),
+        FreshnessPoint(t1, 2, D3, 0.66),
+        FreshnessPoint(t2, 1, D3, 0.72),
+    ]
+    curve = {r["age_weeks"]: r for r in freshness_curve(points)}
+    assert curve[1]["pairs"] == 3 and curve[2]["pairs"] == 2
+    assert curve[1]["common_windows"] == 2  # D2 and D3 are scored at both ages
+    assert curve[1]["mean_common"] == pytest.approx(0.74)
+    assert curve[2]["mean_common"] == pytest.approx(0.68)
+    assert curve[2]["minus_age1"] == pytest.approx(-0.06)
+    assert curve[1]["mean_all"] == pytest.approx(0.76)
+    assert freshness_curve([]) == []
+
+
+def _record(**changes: object) -> dict:
+    record = {
+        "as_of": "2013-03-18",
+        "decision": {"action": "retrain", "reasons": ["performance_drop"]},
+        "champion": {"version": "1", "metric_now": 0.68},
+        "registered_version": "2",
+        "promoted": True,
+    }
+    record.update(changes)
+    return record
+
+
+def test_loop_row_reads_the_record() -> None:
+    row, source = loop_row(_record(), 31.5)
+    assert row == PolicyWindow(
+        LOOP, D2, 0.68, True, True, 31.5, "v1 retrain (performance_drop) -> v2 promoted"
+    )
+    assert source == "flow wall time"
+
+
+def test_loop_row_prefers_the_recorded_training_seconds() -> None:
+    row, source = loop_row(_record(training={"seconds": 7.25}, promoted=False), 31.5)
+    assert row.seconds == 7.25 and source == "record"
+    assert row.note.endswith(", v2 rejected") and not row.promoted
+
+
+def test_loop_row_without_retrain_spends_nothing() -> None:
+    row, _ = loop_row(_record(decision={"action": "none", "reasons": []}, promoted=False), 9.0)
+    assert not row.retrained and row.seconds == 0.0 and row.note == "v1 none"
+
+
+def test_rows_survive_a_csv_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    pd.DataFrame(records(_rows())).to_csv(path, index=False)
+    frame = pd.read_csv(path, keep_default_na=False, na_values={"metric": [""]})
+    assert [policy_window(r) for r in frame.to_dict("records")] == _rows()
+    point = FreshnessPoint(D1, 2, D3, None)
+    pd.DataFrame(records([point])).to_csv(path, index=False)
+    assert freshness_point(pd.read_csv(path).to_dict("records")[0]) == point
+
+
+def test_parse_variants() -> None:
+    from benchmarks.decisions import parse_variants
+
+    assert parse_variants("holdout,refit") == (False, True)
+    assert parse_variants("refit") == (True,)
+    assert parse_variants(" refit , holdout") == (False, True)
+    for bad in ("", "both", "refit,later"):
+        with pytest.raises(ValueError, match="--variants"):
+            parse_variants(bad)
