@@ -51,7 +51,7 @@ def _git_status() -> str:
     ).stdout
 
 
-def test_deployment_spec_is_deterministic_and_untracked() -> None:
+def test_deployment_spec_is_deterministic_and_tracked() -> None:
     def spec() -> str:
         out = subprocess.run(
             [sys.executable, "scripts/deploy.py", "--print"],
@@ -65,8 +65,11 @@ def test_deployment_spec_is_deterministic_and_untracked() -> None:
     first = spec()
     assert first == spec()  # same configs, same bytes
     assert "entrypoint: flows/monitor.py:monitor_and_retrain" in first
+    assert first == (ROOT / "prefect.yaml").read_text()  # the tracked file is the rendering
+    check = subprocess.run([sys.executable, "scripts/deploy.py", "--check"], cwd=ROOT)
+    assert check.returncode == 0
     tracked = subprocess.run(["git", "ls-files", "prefect.yaml"], cwd=ROOT, capture_output=True)
-    assert tracked.stdout == b""
+    assert tracked.stdout.strip() == b"prefect.yaml"
 
 
 def test_redeploy_keeps_one_schedule_per_deployment(stack: Settings) -> None:
@@ -76,7 +79,7 @@ def test_redeploy_keeps_one_schedule_per_deployment(stack: Settings) -> None:
     _deploy()
     _deploy()
     assert _git_status() == before  # deploying never dirties the checkout
-    assert (ROOT / ".stack" / "prefect.yaml").is_file()
+    assert (ROOT / "prefect.yaml").is_file()
     assert len(asyncio.run(_schedules("monitor-and-retrain/flights_delay"))) == 1
     assert asyncio.run(_schedules("monitor-and-retrain/flights_delay-retrain-now")) == []
     assert asyncio.run(_schedules("replay/flights_delay")) == []
