@@ -9,7 +9,7 @@ STACK := $(PY) scripts/stack.py
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: ## create .venv (Python 3.11) and .venv-localstack (Python 3.13) with pinned packages
+setup: ## .venv (Python 3.11) and .venv-localstack (3.13), pinned; postgresql-15 via apt if missing
 	@scripts/setup.sh
 
 up: setup ## start PostgreSQL, LocalStack S3 (restored from .stack/), MLflow, Prefect and a worker
