@@ -113,7 +113,9 @@ def test_degraded_summer_window_retrains_and_moves_the_alias(summer: Step) -> No
     record, champion = summer.record, summer.champion
     assert record["decision"]["action"] == "retrain"
     assert "performance_drop" in record["decision"]["reasons"]
-    assert record["drift"]["dataset_drift"] and record["drift"]["drift_share"] == pytest.approx(0.4)
+    assert record["drift"]["dataset_drift"] and record["drift"]["drift_share"] == pytest.approx(
+        7 / 15
+    )
     gate = record["gate"]
     assert gate["promote"] and gate["champion_score"] is not None
     assert gate["challenger_score"] - gate["champion_score"] >= 0.005 and gate["ci_low"] > 0
