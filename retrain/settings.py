@@ -47,10 +47,6 @@ class Settings(BaseSettings):
         default="deployments", description="Folder holding one YAML config per monitored model."
     )
 
-    def buckets(self) -> list[str]:
-        """Every bucket the stack must provide."""
-        return [self.data_bucket, self.artifacts_bucket, self.loop_bucket]
-
 
 def get_settings() -> Settings:
     """Read settings now (never at import time)."""
