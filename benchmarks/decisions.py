@@ -218,6 +218,12 @@ def report(
     if sources:
         text += f"\n\n* the loop's training seconds: {sources.get(tables.LOOP)}"
     print(text)
+    check = tables.bootstrap_check(rows)
+    if check:
+        print(
+            f"check: on the {check[0]} windows up to the loop's first promotion (it serves its "
+            f"bootstrap model) loop and never-retrain differ by at most {check[1]:.2g}"
+        )
     fresh_text = tables.format_freshness(curve, metric)
     print(f"\nfreshness: cron {config.windows.training_days} refit, scored N windows after its fit")
     print(fresh_text)

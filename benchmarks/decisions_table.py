@@ -176,7 +176,7 @@ def format_windows(rows: list[PolicyWindow]) -> str:
     """The per-window table as text."""
     names = policies(rows)
     width = max(7, *(len(short(n)) for n in names))
-    head = f"{'as_of':<10} " + " ".join(f"{short(n):>{width}}" for n in names) + "  loop"
+    head = f"{'as_of':<10} " + " ".join(f"{short(n):>{width}}" for n in names) + "  the loop did"
     lines = [head]
     for line in wide(rows):
         cells = " ".join(f"{_num(line[n]):>{width}}" for n in names)
@@ -251,3 +251,20 @@ def loop_row(record: dict[str, Any], wall_seconds: float) -> tuple[PolicyWindow,
         served + note,
     )
     return row, source
+
+
+def bootstrap_check(rows: list[PolicyWindow]) -> tuple[int, float] | None:
+    """Windows up to the loop's first promotion (it serves its bootstrap model there) and the
+    largest difference there between the loop's metric and the never-retrain baseline's: zero
+    when the baseline is trained and scored exactly as the flow does it."""
+    loop = sorted((r for r in rows if r.policy == LOOP), key=lambda r: r.as_of)
+    never = {r.as_of: r.metric for r in rows if r.policy == "never retrain"}
+    if not loop or not never:
+        return None
+    diffs = []
+    for r in loop:
+        if r.metric is not None and never.get(r.as_of) is not None:
+            diffs.append(abs(r.metric - never[r.as_of]))  # type: ignore[operator]
+        if r.promoted:
+            break
+    return len(diffs), max(diffs, default=0.0)

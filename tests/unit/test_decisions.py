@@ -13,6 +13,7 @@ from benchmarks.decisions_table import (
     LOOP,
     FreshnessPoint,
     PolicyWindow,
+    bootstrap_check,
     common_windows,
     format_summary,
     format_windows,
@@ -220,3 +221,11 @@ def test_parse_variants() -> None:
     for bad in ("", "both", "refit,later"):
         with pytest.raises(ValueError, match="--variants"):
             parse_variants(bad)
+
+
+def test_bootstrap_check_compares_the_loop_and_never_until_the_first_promotion() -> None:
+    assert bootstrap_check(_rows()) == (1, 0.0)  # D1 ties; the loop promoted at D1
+    rows = [r for r in _rows() if r.as_of != D1]
+    n, diff = bootstrap_check(rows) or (0, 0.0)
+    assert n == 2 and diff == pytest.approx(0.05)
+    assert bootstrap_check([r for r in _rows() if r.policy != LOOP]) is None
