@@ -159,7 +159,7 @@ def combined(folders: list[Path]) -> tuple[list, list, dict[str, str]]:
         for r in frame.to_dict("records"):
             if r["policy"] not in seen:
                 rows.append(tables.policy_window(r))
-        if not fresh and (folder / "freshness_points.csv").exists():
+        if not fresh and _has_rows(folder / "freshness_points.csv"):
             points = pd.read_csv(folder / "freshness_points.csv").to_dict("records")
             fresh = [tables.freshness_point(p) for p in points]
         if (folder / "summary.csv").exists():
@@ -167,6 +167,11 @@ def combined(folders: list[Path]) -> tuple[list, list, dict[str, str]]:
             for r in done.to_dict("records"):
                 sources.setdefault(r["policy"], r["seconds_source"])
     return rows, fresh, {k: v for k, v in sources.items() if v != "fit"}
+
+
+def _has_rows(path: Path) -> bool:
+    """A CSV file with a header (an empty table is written as one blank line)."""
+    return path.exists() and bool(path.read_text().strip())
 
 
 def run(args: argparse.Namespace) -> int:

@@ -152,7 +152,7 @@ def test_short_names() -> None:
     assert short("never retrain") == "never" and short(LOOP) == LOOP
 
 
-def test_freshness_curve_compares_ages_on_the_same_windows() -> None:
+def test_freshness_curve_compares_ages_on_the_same_models() -> None:
     t0, t1, t2 = date(2013, 3, 4), D1, D2
     points = [
         FreshnessPoint(t0, 1, D1, 0.80),
@@ -163,10 +163,10 @@ def test_freshness_curve_compares_ages_on_the_same_windows() -> None:
     ]
     curve = {r["age_weeks"]: r for r in freshness_curve(points)}
     assert curve[1]["pairs"] == 3 and curve[2]["pairs"] == 2
-    assert curve[1]["common_windows"] == 2  # D2 and D3 are scored at both ages
-    assert curve[1]["mean_common"] == pytest.approx(0.74)
+    assert curve[1]["common_models"] == 2  # t0 and t1 are scored at both ages
+    assert curve[1]["mean_common"] == pytest.approx(0.78)
     assert curve[2]["mean_common"] == pytest.approx(0.68)
-    assert curve[2]["minus_age1"] == pytest.approx(-0.06)
+    assert curve[2]["minus_age1"] == pytest.approx(-0.10)
     assert curve[1]["mean_all"] == pytest.approx(0.76)
     assert freshness_curve([]) == []
 
