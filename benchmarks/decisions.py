@@ -170,7 +170,7 @@ def combined(folders: list[Path]) -> tuple[list, list, dict[str, str]]:
         for r in frame.to_dict("records"):
             if r["policy"] not in seen:
                 rows.append(tables.policy_window(r))
-        if not fresh and (folder / "freshness_points.csv").exists():
+        if not fresh and _has_rows(folder / "freshness_points.csv"):
             points = pd.read_csv(folder / "freshness_points.csv").to_dict("records")
             fresh = [tables.freshness_point(p) for p in points]
         if (folder / "summary.csv").exists():
@@ -178,6 +178,11 @@ def combined(folders: list[Path]) -> tuple[list, list, dict[str, str]]:
             for r in done.to_dict("records"):
                 sources.setdefault(r["policy"], r["seconds_source"])
     return rows, fresh, {k: v for k, v in sources.items() if v != "fit"}
+
+
+def _has_rows(path: Path) -> bool:
+    """A CSV file with a header (an empty table is written as one blank line)."""
+    return path.exists() and bool(path.read_text().strip())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -229,6 +234,12 @@ def report(
     if sources:
         text += f"\n\n* the loop's training seconds: {sources.get(tables.LOOP)}"
     print(text)
+    check = tables.bootstrap_check(rows)
+    if check:
+        print(
+            f"check: on the {check[0]} windows up to the loop's first promotion (it serves its "
+            f"bootstrap model) loop and never-retrain differ by at most {check[1]:.2g}"
+        )
     fresh_text = tables.format_freshness(curve, metric)
     print(f"\nfreshness: cron {args.cron} refit, scored N windows after its fit")
     print(fresh_text)

@@ -8,6 +8,9 @@ import numpy as np
 
 from benchmarks.decisions_table import LOOP, PolicyWindow, policies
 
+# not the loop's blue, nor the green and orange of its markers
+CRON_COLORS = ("tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+
 
 def plot(rows: list[PolicyWindow], metric: str, title: str, path: Path) -> None:
     """One line per policy (the loop bold), markers where the loop promoted or was refused."""
@@ -18,6 +21,7 @@ def plot(rows: list[PolicyWindow], metric: str, title: str, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(11, 5.5))
+    crons = 0
     for name in policies(rows):
         own = sorted((r for r in rows if r.policy == name), key=lambda r: r.as_of)
         x = np.array([r.as_of for r in own], dtype="datetime64[D]")
@@ -33,7 +37,9 @@ def plot(rows: list[PolicyWindow], metric: str, title: str, path: Path) -> None:
         elif name == "never retrain":
             ax.plot(x, y, "s--", color="tab:gray", ms=3, lw=1.2, label=name)
         else:
-            ax.plot(x, y, "-", lw=1.1, alpha=0.8, label=name)
+            color = CRON_COLORS[crons % len(CRON_COLORS)]
+            ax.plot(x, y, "-", lw=1.1, alpha=0.8, color=color, label=name)
+            crons += 1
     ax.set_ylabel(f"{metric} on the window's matured labels")
     ax.set_title(title)
     ax.xaxis.set_major_locator(mdates.MonthLocator())

@@ -127,23 +127,24 @@ def wide(rows: list[PolicyWindow]) -> list[dict[str, Any]]:
 
 
 def freshness_curve(points: list[FreshnessPoint]) -> list[dict[str, Any]]:
-    """Mean metric by model age: over all pairs, and over the windows scored at every age (so
-    that each age is averaged over the same weeks), with the loss against age 1 on those."""
+    """Mean metric by model age: over all pairs, and over the models scored at every age (the
+    same fits at each age, so the curve is not a different set of models per age), with the
+    loss against age 1 on those."""
     ages = sorted({p.age for p in points})
-    by_age = {a: {p.as_of: p.metric for p in points if p.age == a} for a in ages}
     if not ages:
         return []
-    common = [d for d in sorted(by_age[ages[0]]) if all(by_age[a].get(d) is not None for a in ages)]
-    base = _mean(by_age[1][d] for d in common) if 1 in by_age else None
+    by_age = {a: {p.trained_at: p.metric for p in points if p.age == a} for a in ages}
+    common = [t for t in sorted(by_age[ages[0]]) if all(by_age[a].get(t) is not None for a in ages)]
+    base = _mean(by_age[1][t] for t in common) if 1 in by_age else None
     out = []
     for a in ages:
-        same = _mean(by_age[a][d] for d in common)
+        same = _mean(by_age[a][t] for t in common)
         out.append(
             {
                 "age_weeks": a,
                 "pairs": sum(v is not None for v in by_age[a].values()),
                 "mean_all": _mean(by_age[a].values()),
-                "common_windows": len(common),
+                "common_models": len(common),
                 "mean_common": same,
                 "minus_age1": None if same is None or base is None else round(same - base, 4),
             }
@@ -176,7 +177,7 @@ def format_windows(rows: list[PolicyWindow]) -> str:
     """The per-window table as text."""
     names = policies(rows)
     width = max(7, *(len(short(n)) for n in names))
-    head = f"{'as_of':<10} " + " ".join(f"{short(n):>{width}}" for n in names) + "  loop"
+    head = f"{'as_of':<10} " + " ".join(f"{short(n):>{width}}" for n in names) + "  the loop did"
     lines = [head]
     for line in wide(rows):
         cells = " ".join(f"{_num(line[n]):>{width}}" for n in names)
@@ -210,7 +211,7 @@ def format_summary(table: list[dict[str, Any]], metric: str) -> str:
 def format_freshness(curve: list[dict[str, Any]], metric: str) -> str:
     """The freshness curve as a markdown table."""
     lines = [
-        f"| model age (weeks) | mean {metric}, same windows | minus age 1 | mean, all pairs "
+        f"| model age (weeks) | mean {metric}, same models | minus age 1 | mean, all pairs "
         "| pairs |",
         "|---|---|---|---|---|",
     ]
@@ -253,3 +254,20 @@ def loop_row(record: dict[str, Any], wall_seconds: float) -> tuple[PolicyWindow,
         served + note,
     )
     return row, source
+
+
+def bootstrap_check(rows: list[PolicyWindow]) -> tuple[int, float] | None:
+    """Windows up to the loop's first promotion (it serves its bootstrap model there) and the
+    largest difference there between the loop's metric and the never-retrain baseline's: zero
+    when the baseline is trained and scored exactly as the flow does it."""
+    loop = sorted((r for r in rows if r.policy == LOOP), key=lambda r: r.as_of)
+    never = {r.as_of: r.metric for r in rows if r.policy == "never retrain"}
+    if not loop or not never:
+        return None
+    diffs = []
+    for r in loop:
+        if r.metric is not None and never.get(r.as_of) is not None:
+            diffs.append(abs(r.metric - never[r.as_of]))  # type: ignore[operator]
+        if r.promoted:
+            break
+    return len(diffs), max(diffs, default=0.0)

@@ -13,6 +13,7 @@ from benchmarks.decisions_table import (
     LOOP,
     FreshnessPoint,
     PolicyWindow,
+    bootstrap_check,
     common_windows,
     format_summary,
     format_windows,
@@ -148,7 +149,7 @@ def test_short_names() -> None:
     assert short("never retrain") == "never" and short(LOOP) == LOOP
 
 
-def test_freshness_curve_compares_ages_on_the_same_windows() -> None:
+def test_freshness_curve_compares_ages_on_the_same_models() -> None:
     t0, t1, t2 = date(2013, 3, 4), D1, D2
     points = [
         FreshnessPoint(t0, 1, D1, 0.80),
@@ -159,10 +160,10 @@ def test_freshness_curve_compares_ages_on_the_same_windows() -> None:
     ]
     curve = {r["age_weeks"]: r for r in freshness_curve(points)}
     assert curve[1]["pairs"] == 3 and curve[2]["pairs"] == 2
-    assert curve[1]["common_windows"] == 2  # D2 and D3 are scored at both ages
-    assert curve[1]["mean_common"] == pytest.approx(0.74)
+    assert curve[1]["common_models"] == 2  # t0 and t1 are scored at both ages
+    assert curve[1]["mean_common"] == pytest.approx(0.78)
     assert curve[2]["mean_common"] == pytest.approx(0.68)
-    assert curve[2]["minus_age1"] == pytest.approx(-0.06)
+    assert curve[2]["minus_age1"] == pytest.approx(-0.10)
     assert curve[1]["mean_all"] == pytest.approx(0.76)
     assert freshness_curve([]) == []
 
@@ -217,3 +218,11 @@ def test_parse_variants() -> None:
     for bad in ("", "both", "refit,later"):
         with pytest.raises(ValueError, match="--variants"):
             parse_variants(bad)
+
+
+def test_bootstrap_check_compares_the_loop_and_never_until_the_first_promotion() -> None:
+    assert bootstrap_check(_rows()) == (1, 0.0)  # D1 ties; the loop promoted at D1
+    rows = [r for r in _rows() if r.as_of != D1]
+    n, diff = bootstrap_check(rows) or (0, 0.0)
+    assert n == 2 and diff == pytest.approx(0.05)
+    assert bootstrap_check([r for r in _rows() if r.policy != LOOP]) is None
