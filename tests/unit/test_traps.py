@@ -4,7 +4,7 @@ as a trigger, one config folder with a broken file, the summary's target-drift l
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +21,11 @@ from retrain.config import (
 )
 from retrain.config_folder import scan_configs
 from retrain.notify import events_for
-from retrain.policy import NEEDS_ATTENTION, Action, PolicyInputs, Reason, decide
+from retrain.policy import NEEDS_ATTENTION, Action, Reason, decide
 from retrain.reporting import markdown
 from tests.helpers import TS, config_dict, write_config
+from tests.unit.test_policy import AS_OF, BASE
 
-AS_OF = date(2024, 3, 15)
-BASE = PolicyInputs(
-    as_of=AS_OF,
-    rows=5000,
-    data_valid=True,
-    has_champion=True,
-    forced=False,
-    labelled_rows=1000,
-    champion_metric=0.80,
-    reference_metric=0.80,
-    higher_is_better=True,
-    dataset_drift=False,
-    drift_history=(False, False),
-    last_promotion=AS_OF - timedelta(days=30),
-)
 TRIGGER = Thresholds(drift=DriftThresholds(target_drift_trigger=True))
 
 
