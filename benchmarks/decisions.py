@@ -94,6 +94,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=CRON,
         help="the yardstick cron's recipe (and never-retrain's), DAYS[hHALF]",
     )
+    parser.add_argument(
+        "--resume-loop",
+        metavar="NAME",
+        help="carry on an interrupted replay of the scratch model NAME (its records are reused)",
+    )
     parser.add_argument("--freshness-weeks", type=int, default=8, help="oldest model age scored")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "decisions")
     parser.add_argument(
@@ -204,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     loop: list[tables.PolicyWindow] = []
     sources: dict[str, str] = {}
     if not args.skip_loop:
-        _, records, walls = run_loop(args.config, points, _log)
+        _, records, walls = run_loop(args.config, points, _log, args.resume_loop)
         loop, sources[tables.LOOP] = loop_rows(records, walls)
     history = load_history(s3, config, planned_windows(config, points, recipes))
     print(f"history: {len(history.frame)} rows read from S3", flush=True)

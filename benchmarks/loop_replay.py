@@ -21,12 +21,13 @@ class ReplayError(RuntimeError):
     """A step of the replay failed; the message says which window and why."""
 
 
-def scratch_config(config_path: Path, folder: Path) -> str:
-    """Copy the config into `folder` under a fresh name `<name>_eval_<hex>`; returns the name."""
+def scratch_config(config_path: Path, folder: Path, name: str | None = None) -> str:
+    """Copy the config into `folder` under `name`, by default a fresh `<name>_eval_<hex>`;
+    returns the name."""
     raw = yaml.safe_load(config_path.read_text())
     if not isinstance(raw, dict) or "name" not in raw:
         raise ReplayError(f"{config_path} is not a model config with a name")
-    name = f"{str(raw['name'])[:48]}_eval_{uuid.uuid4().hex[:8]}"
+    name = name or f"{str(raw['name'])[:48]}_eval_{uuid.uuid4().hex[:8]}"
     raw["name"] = name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -47,18 +48,45 @@ def config_dir(folder: Path) -> Iterator[None]:
             os.environ["RETRAIN_CONFIG_DIR"] = old
 
 
+def recorded(name: str, as_of: date) -> dict[str, Any] | None:
+    """The newest completed auto-mode decision record of `name` for the window ending `as_of`."""
+    from retrain import data, reporting
+    from retrain.clients import s3_client
+    from retrain.settings import get_settings
+
+    settings = get_settings()
+    s3 = s3_client(settings)
+    prefix = f"{reporting.decisions_prefix(name, 'auto')}{as_of.isoformat()}/"
+    found = [
+        data.get_json(s3, settings.loop_bucket, k)
+        for k in data.list_json(s3, settings.loop_bucket, prefix)
+    ]
+    done = [r for r in found if r and r.get("status") == "completed"]
+    return reporting.latest_per_window(done)[-1] if done else None
+
+
 def run_loop(
-    config_path: Path, points: list[date], log: Callable[[str], None] = print
+    config_path: Path,
+    points: list[date],
+    log: Callable[[str], None] = print,
+    resume: str | None = None,
 ) -> tuple[str, list[dict[str, Any]], list[float]]:
     """`monitor_and_retrain` in auto mode for each decision point, in date order, on a scratch
-    copy of the model; its name, the decision records and each run's wall time."""
+    copy of the model; its name, the decision records and each run's wall time. With `resume`
+    (the scratch name of an interrupted replay), windows already recorded are read back, not
+    run again (their wall time counts as 0; the records carry their training seconds)."""
     from flows.monitor import monitor_and_retrain
 
     records, walls = [], []
     with tempfile.TemporaryDirectory(prefix="decisions-") as tmp, config_dir(Path(tmp)):
-        name = scratch_config(config_path, Path(tmp))
+        name = scratch_config(config_path, Path(tmp), resume)
         log(f"loop: {name} (scratch copy of {config_path}), {len(points)} runs in auto mode")
         for as_of in points:
+            earlier = recorded(name, as_of) if resume else None
+            if earlier is not None:
+                records.append(earlier)
+                walls.append(0.0)
+                continue
             began = time.perf_counter()
             try:
                 record = monitor_and_retrain(model=name, as_of=as_of, shadow=False)
