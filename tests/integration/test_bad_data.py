@@ -372,15 +372,18 @@ def test_labels_not_yet_due_are_a_quiet_too_few_labels_skip(
     champion: Champion,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Labels that arrive 30 days late: none is due in this window, so it is no one's fault."""
-    late = {"windows": {"label_delay_days": 30}}
-    window = broken_window(s3, champion, bucket, lambda f, d: f.assign(**{LABEL: np.nan}), **late)
+    """Labels that arrive 4 days late: only the window's first day is due, and every due label
+    is there; too few to judge the champion is no one's fault. (A delay as long as the window
+    itself is refused by the config: every run would skip.)"""
+    late = {"windows": {"label_delay_days": 4}, "thresholds": {"min_labelled_rows": 300}}
+    window = broken_window(s3, champion, bucket, lambda f, d: f, **late)
 
     outcome = run_flow(monkeypatch, stack, s3, champion.name, window, force=True)
 
     assert not outcome.failed, outcome.error
     assert (outcome.record["decision"]["action"], outcome.reasons) == ("skip", ["too_few_labels"])
-    assert outcome.record["decision"]["details"]["rows_past_label_delay"] == 0
+    details = outcome.record["decision"]["details"]
+    assert 0 < details["rows_past_label_delay"] == details["labelled_rows"] < 300
     assert outcome.record.get("attention") is None
     assert_nothing_trained(mlflow, champion, outcome)
 

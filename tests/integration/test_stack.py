@@ -47,8 +47,11 @@ def test_model_registered_on_mlflow_lands_in_s3_and_loads_by_alias(
     version = mlflow.create_model_version(name, source, run_id=run.info.run_id).version
     mlflow.set_registered_model_alias(name, "champion", version)
 
-    listed = s3.list_objects_v2(Bucket=stack.artifacts_bucket, Prefix="")
-    keys = [o["Key"] for o in listed.get("Contents", [])]
+    # the bucket keeps every run's artifacts across restarts: list this run's, past page one
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=stack.artifacts_bucket, Prefix=f"{experiment.experiment_id}/{run.info.run_id}/"
+    )
+    keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
     model_keys = [k for k in keys if f"/{run.info.run_id}/artifacts/model/" in k]
     assert any(k.endswith("/model.skops") for k in model_keys), keys
     assert not any(k.endswith((".pkl", ".pickle")) for k in model_keys)
