@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import copy
 import io
+import json
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, Literal
 
@@ -178,3 +182,27 @@ def write_models(s3: Any, bucket: str, config_dir: Path, prefix: str, n: int) ->
         write_days(s3, source, window_days(AS_OF, DAYS))
         names.append(name)
     return names
+
+
+@contextmanager
+def webhook_receiver(path: str = "/hook") -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A local Slack-compatible receiver on a free loopback port: its URL (ending in `path`) and
+    every message it gets, each with the request `path` and `raw` body beside the JSON fields."""
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"path": self.path, "raw": body.decode(), **json.loads(body)})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}{path}", received
+    finally:
+        server.shutdown()

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from retrain import data, registry
 from retrain.registry import PromotionError
 from retrain.settings import Settings
 from tests.flows.conftest import MECHANICS, FlightsModel
+from tests.helpers import webhook_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,22 +141,8 @@ def test_new_model_deployed_and_run_on_the_worker(
 @pytest.fixture(scope="module")
 def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """A local Slack-compatible receiver that keeps every message and raw body it gets."""
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append({"path": self.path, "raw": body.decode(), **json.loads(body)})
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/services/{WEBHOOK_SECRET}", received
-    server.shutdown()
+    with webhook_receiver(f"/services/{WEBHOOK_SECRET}") as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="module")
