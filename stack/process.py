@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,11 +21,21 @@ def pid_of(svc: Service) -> int | None:
         return None
     except PermissionError:
         return pid
+    if _zombie(pid):
+        return None  # dead, not yet reaped by its parent
     cmdline = Path(f"/proc/{pid}/cmdline")
     text = cmdline.read_bytes().decode(errors="replace") if cmdline.exists() else ""
     if text and svc.command[0] not in text and not (svc.marker and svc.marker in text):
         return None  # pid reused by another program
     return pid
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
 
 
 def tail(path: Path, lines: int = 40) -> str:
@@ -48,26 +59,81 @@ def start(svc: Service) -> bool:
     if svc.before_start:
         svc.before_start()
     LOGS.mkdir(parents=True, exist_ok=True)
-    with svc.logfile.open("ab") as log:
-        proc = subprocess.Popen(
-            svc.command,
-            cwd="/" if svc.user else ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, **svc.env},
-            user=svc.user,
-            group=svc.user,
-            extra_groups=[] if svc.user else None,  # drop root's groups too
-        )
-    svc.pidfile.write_text(str(proc.pid))
+    pid = _spawn_detached(svc)
+    svc.pidfile.write_text(str(pid))
     t0 = time.monotonic()
     _wait_healthy(svc, started=True)
     if svc.after_start:
         svc.after_start()
     print(f"  {svc.name:<10} started in {time.monotonic() - t0:4.1f}s  {svc.url}")
     return True
+
+
+# Runs in a short-lived Python started by `_spawn_detached`: it forks the service, which leads a
+# session of its own (its pgid is its pid), drops to `user` if one is named, reports its pid on
+# the pipe and execs it; the launcher then exits, so the service is reparented to init.
+_LAUNCHER = """
+import os, pwd, sys
+fd, user, cwd, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+pid = os.fork()
+if pid == 0:
+    os.close(fd)
+    os.setsid()
+    if user:
+        account = pwd.getpwnam(user)
+        os.setgroups([])
+        os.setgid(account.pw_gid)
+        os.setuid(account.pw_uid)
+    os.chdir(cwd)
+    os.execvp(argv[0], argv)
+os.write(fd, str(pid).encode())
+os._exit(0)
+"""
+
+
+def _spawn_detached(svc: Service) -> int:
+    """Start the service so that it is not our child, and return its pid.
+
+    A service that is our child turns into a zombie when it is killed (by a test, or a crash)
+    until we wait for it, and PostgreSQL then refuses to start again ("lock file
+    postmaster.pid already exists": the dead pid still answers `kill -0`). Detached, init
+    reaps it the moment it dies, whoever started it.
+    """
+    read_end, write_end = os.pipe()
+    try:
+        with svc.logfile.open("ab") as log:
+            launcher = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    _LAUNCHER,
+                    str(write_end),
+                    svc.user or "",
+                    "/" if svc.user else str(ROOT),
+                    *svc.command,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **svc.env},
+                pass_fds=(write_end,),
+            )
+        os.close(write_end)
+        write_end = -1
+        with os.fdopen(read_end, "rb") as pipe:
+            read_end = -1
+            reported = pipe.read().decode()
+        launcher.wait()
+    finally:
+        for fd in (read_end, write_end):
+            if fd >= 0:
+                os.close(fd)
+    if launcher.returncode != 0 or not reported.isdigit():
+        raise StackError(
+            f"{svc.name} could not be started (launcher exit {launcher.returncode}); "
+            f"log tail:\n{tail(svc.logfile)}"
+        )
+    return int(reported)
 
 
 def _wait_healthy(svc: Service, started: bool) -> bool:
