@@ -34,6 +34,12 @@ def service(settings: Settings, stack: StackSettings, env: dict[str, str]) -> Se
             "2",
         ],
         lambda: http_get(f"http://127.0.0.1:{port}/health")[0] == 200,
-        # the store URI goes in the environment, not on the command line `ps` shows
-        env={**env, "MLFLOW_BACKEND_STORE_URI": backend_uri(stack)},
+        env={
+            **env,
+            # the store URI goes in the environment, not on the command line `ps` shows
+            "MLFLOW_BACKEND_STORE_URI": backend_uri(stack),
+            # no GenAI job runner: it starts eight huey consumers (about 2 GB of RAM and most
+            # of the server's start time) for features the loop never uses
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        },
     )
