@@ -134,3 +134,18 @@ def test_push_to_an_unreachable_gateway_names_its_url() -> None:
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with pytest.raises(PushError, match=url.replace(".", r"\.")):
         push(url, "m1", run_samples("m1", True, 1.0, datetime.now(UTC)), timeout=2)
+
+
+def test_compose_prometheus_config_is_the_host_one() -> None:
+    """monitoring/prometheus/prometheus.compose.yml is what stack/prometheus.py writes on the
+    host, with compose's addresses."""
+    from pathlib import Path
+
+    import yaml
+
+    from stack.prometheus import config
+
+    path = Path(__file__).resolve().parents[2] / "monitoring/prometheus/prometheus.compose.yml"
+    expected = config("pushgateway:9091", "/etc/prometheus/alerts.yml")
+    assert yaml.safe_load(path.read_text()) == expected
+    assert expected["scrape_configs"][0]["honor_labels"] is True
