@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from flows.monitor import monitor_and_retrain
-from retrain.config import ConfigError, DataSource
+from retrain.config import ConfigError, DataSource, load_config
 from retrain.settings import Settings, get_settings
 from stack import cli
+from tasks.prometheus import push_run_outcome, push_window_metrics
 from tests.helpers import write_config
 from tests.streams import day, stream_config, write_stream
 
@@ -63,15 +64,37 @@ def _firing(settings: Settings, alert: str, model: str) -> list[dict[str, Any]]:
     ]
 
 
+# One recipe, no archived versions, no refit, few bootstrap resamples: the runs stay cheap.
+CHEAP: dict[str, Any] = {
+    "training": {"candidates": [{"days": 20}], "archived_versions": 0, "refit": False},
+    "thresholds": {"bootstrap_resamples": 50},
+}
+
+
+@pytest.fixture(scope="module")
+def failed_model(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A model whose data bucket does not exist: its run fails before the model's lock and
+    before any record (run first, so Prometheus scrapes it while the other runs go on)."""
+    name = f"prom_fail_{uuid.uuid4().hex[:8]}"
+    folder = tmp_path_factory.mktemp("prom-fail")
+    bucket = f"no-such-bucket-{uuid.uuid4().hex[:8]}"
+    write_config(folder, stream_config(name, bucket, "tests/prom-none", **CHEAP))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RETRAIN_CONFIG_DIR", str(folder))
+        with pytest.raises(ConfigError, match="does not exist"):
+            monitor_and_retrain(name, as_of=day(25))
+    return name
+
+
 @pytest.fixture(scope="module")
 def breached(
-    stack: Settings, s3: Any, tmp_path_factory: pytest.TempPathFactory
+    stack: Settings, s3: Any, tmp_path_factory: pytest.TempPathFactory, failed_model: str
 ) -> tuple[str, dict[str, Any], Path]:
     """A stream whose concept flips on day 30: the champion bootstrapped on day 25 falls under
     its floor (0.6) in the window ending on day 35."""
     name = f"prom_{uuid.uuid4().hex[:8]}"
     folder = tmp_path_factory.mktemp("prom")
-    write_config(folder, stream_config(name, stack.data_bucket, f"tests/prom/{name}"))
+    write_config(folder, stream_config(name, stack.data_bucket, f"tests/prom/{name}", **CHEAP))
     source = DataSource(bucket=stack.data_bucket, prefix=f"tests/prom/{name}")
     write_stream(s3, source, 36, lambda i: "A" if i < 30 else "B")
     with pytest.MonkeyPatch.context() as mp:
@@ -142,9 +165,51 @@ def test_every_dashboard_panel_query_returns_data(
     assert not empty, f"panel queries without data: {empty}"
 
 
+def test_a_failed_run_pushes_its_failure(stack: Settings, failed_model: str) -> None:
+    """The flow's state hook pushes the failure of a run that never reached its record."""
+    _wait(
+        "the failed run's outcome",
+        lambda: _query(
+            stack, f'retrain_run_outcome{{model="{failed_model}", outcome="failure"}} == 1'
+        ),
+    )
+    _wait("RetrainFlowFailed firing", lambda: _firing(stack, "RetrainFlowFailed", failed_model))
+
+
+def test_an_unreachable_pushgateway_fails_no_run(
+    stack: Settings,
+    breached: tuple[str, dict[str, Any], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The flow's push task and state hook against a port nothing listens on: the run
+    completes, the hook warns naming the URL (a flow of its own: the loop's wiring adds nothing
+    that could catch an error)."""
+    from prefect import flow
+
+    name, record, folder = breached
+    dead = "http://127.0.0.1:9"  # the discard port: nothing listens
+    monkeypatch.setenv("RETRAIN_PUSHGATEWAY_URL", dead)
+    settings = get_settings()
+    assert settings.pushgateway_url == dead
+    config = load_config(folder / "model.yaml")
+
+    @flow(name="push-probe", on_completion=[push_run_outcome], on_failure=[push_run_outcome])
+    def probe(model: str) -> bool:
+        return push_window_metrics(settings, config, record)
+
+    with caplog.at_level(logging.WARNING, logger="retrain.prometheus"):
+        state = probe(name, return_state=True)
+    assert state.is_completed() and state.result() is False  # not pushed, not failed
+    warned = [r.getMessage() for r in caplog.records if r.name == "retrain.prometheus"]
+    assert any(dead in m for m in warned), warned
+
+
 def test_pushgateway_keeps_the_last_push_over_a_restart(
     stack: Settings, breached: tuple[str, dict[str, Any], Path]
 ) -> None:
+    """`make down` / `make up` of the two services: the last push is still served (last in the
+    module: Prometheus needs a scrape after it)."""
     name, _, _ = breached
     cli.down(["prometheus", "pushgateway"])
     cli.up(["pushgateway", "prometheus"])
@@ -157,39 +222,3 @@ def test_pushgateway_keeps_the_last_push_over_a_restart(
         if line.startswith("retrain_window_metric{") and f'model="{name}"' in line
     ]
     assert kept and 'job="retrain_loop"' in kept[0], text[-2000:]
-
-
-def test_a_failed_run_pushes_its_failure(
-    stack: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A data bucket that does not exist: the run fails before the model's lock and before any
-    record, and the flow's state hook still pushes the failure."""
-    name = f"prom_fail_{uuid.uuid4().hex[:8]}"
-    raw = stream_config(name, f"no-such-bucket-{uuid.uuid4().hex[:8]}", "tests/prom-none")
-    write_config(tmp_path, raw)
-    monkeypatch.setenv("RETRAIN_CONFIG_DIR", str(tmp_path))
-    with pytest.raises(ConfigError, match="does not exist"):
-        monitor_and_retrain(name, as_of=day(25))
-    _wait(
-        "the failed run's outcome",
-        lambda: _query(stack, f'retrain_run_outcome{{model="{name}", outcome="failure"}} == 1'),
-    )
-    _wait("RetrainFlowFailed firing", lambda: _firing(stack, "RetrainFlowFailed", name))
-
-
-def test_an_unreachable_pushgateway_fails_no_run(
-    stack: Settings,
-    breached: tuple[str, dict[str, Any], Path],
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    name, _, folder = breached
-    monkeypatch.setenv("RETRAIN_CONFIG_DIR", str(folder))
-    dead = "http://127.0.0.1:9"  # discard port: nothing listens
-    monkeypatch.setenv("RETRAIN_PUSHGATEWAY_URL", dead)
-    assert get_settings().pushgateway_url == dead
-    with caplog.at_level(logging.WARNING, logger="retrain.prometheus"):
-        record = monitor_and_retrain(name, as_of=day(36))
-    assert record["status"] == "completed"
-    warned = [r.getMessage() for r in caplog.records if r.name == "retrain.prometheus"]
-    assert any(dead in m for m in warned), warned
