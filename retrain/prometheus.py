@@ -19,6 +19,7 @@ from retrain.policy import Action
 
 JOB = "retrain_loop"
 NO_VERSION = "none"
+UNKNOWN_VERSION = "unknown"
 OUTCOMES = ("success", "failure")
 
 HELP = {
@@ -75,13 +76,20 @@ def numeric_fields(section: Mapping[str, Any], prefix: str = "") -> Iterator[tup
             yield path, number
 
 
+def record_version(record: Any) -> str | None:
+    """The champion version a flow run's returned record names, if it is a record."""
+    if not isinstance(record, Mapping):
+        return None
+    champion = record.get("champion") or {}
+    return str(champion.get("version") or NO_VERSION)
+
+
 def window_samples(record: Mapping[str, Any], config: ModelConfig) -> list[Sample]:
     """The samples of one decision record: the window's metrics, the model's bounds, the
     decision. Fields the record lacks (no champion, no drift, no retrain) give no sample."""
     model = config.name
     champion = record.get("champion") or {}
-    version = str(champion.get("version") or NO_VERSION)
-    labels = {"model": model, "version": version}
+    labels = {"model": model, "version": record_version(record) or NO_VERSION}
     metric = str(record.get("metric") or config.metric)
     out: list[Sample] = []
 
@@ -133,9 +141,12 @@ def bound_samples(config: ModelConfig) -> list[Sample]:
     return out
 
 
-def run_samples(model: str, success: bool, seconds: float, finished: datetime) -> list[Sample]:
-    """The samples of a flow run's end: outcome, duration, and (on success) the last success."""
-    labels = {"model": model}
+def run_samples(
+    model: str, success: bool, seconds: float, finished: datetime, version: str | None = None
+) -> list[Sample]:
+    """The samples of a flow run's end: outcome, duration, and (on success) the last success;
+    `version` is the champion the run's record names (`unknown` when the run returned none)."""
+    labels = {"model": model, "version": version or UNKNOWN_VERSION}
     ended = finished.timestamp()
     out = [
         Sample("retrain_run_outcome", {**labels, "outcome": o}, float((o == "success") == success))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from retrain.config import ModelConfig
-from retrain.prometheus import Sample, push, run_samples, window_samples
+from retrain.prometheus import Sample, push, record_version, run_samples, window_samples
 from retrain.settings import Settings, get_settings
 
 
@@ -38,5 +39,9 @@ def push_run_outcome(flow: Any, flow_run: Any, state: Any) -> None:
     finished = datetime.now(UTC)
     started = flow_run.start_time or flow_run.expected_start_time or finished
     seconds = (finished - started).total_seconds()
-    samples = run_samples(model, bool(state.is_completed()), seconds, finished)
+    version = None
+    if state.is_completed():
+        with suppress(Exception):  # the record the flow returned, when it can be read back
+            version = record_version(state.result(raise_on_failure=False))
+    samples = run_samples(model, bool(state.is_completed()), seconds, finished, version)
     _push(get_settings().pushgateway_url, model, samples, logger)

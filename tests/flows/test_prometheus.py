@@ -142,6 +142,8 @@ def test_run_series_in_prometheus_and_the_floor_rule_fires(
     assert value[("retrain_window_rows", None)] == record["window"]["rows"]
     assert value[("retrain_decision", "retrain")] == 1
     assert value[("retrain_run_outcome", "success")] == 1
+    outcome = next(s for s in series if s["metric"].get("outcome") == "success")
+    assert outcome["metric"]["version"] == "1"  # read back from the record the flow returned
     assert value[("retrain_metric_floor", None)] == 0.6
     assert 0 < value[("retrain_run_duration_seconds", None)] < 600
 
@@ -170,7 +172,9 @@ def test_a_failed_run_pushes_its_failure(stack: Settings, failed_model: str) -> 
     _wait(
         "the failed run's outcome",
         lambda: _query(
-            stack, f'retrain_run_outcome{{model="{failed_model}", outcome="failure"}} == 1'
+            stack,
+            f'retrain_run_outcome{{model="{failed_model}", outcome="failure", version="unknown"}}'
+            " == 1",
         ),
     )
     _wait("RetrainFlowFailed firing", lambda: _firing(stack, "RetrainFlowFailed", failed_model))

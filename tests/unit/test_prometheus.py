@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from retrain.config import ModelConfig
-from retrain.prometheus import PushError, Sample, push, run_samples, window_samples
+from retrain.prometheus import (
+    PushError,
+    Sample,
+    push,
+    record_version,
+    run_samples,
+    window_samples,
+)
 from tests.helpers import config_dict, merge
 
 
@@ -118,14 +125,22 @@ def test_a_record_without_champion_drift_or_retrain_gives_only_what_it_has() -> 
 
 def test_run_outcome_samples() -> None:
     end = datetime(2024, 1, 21, 12, tzinfo=UTC)
-    ok = _by_key(run_samples("m1", True, 12.5, end))
-    assert ok[("retrain_run_outcome", (("model", "m1"), ("outcome", "success")))] == 1
-    assert ok[("retrain_run_outcome", (("model", "m1"), ("outcome", "failure")))] == 0
-    assert ok[("retrain_run_duration_seconds", (("model", "m1"),))] == 12.5
-    assert ok[("retrain_last_success_timestamp_seconds", (("model", "m1"),))] == end.timestamp()
+    ok = _by_key(run_samples("m1", True, 12.5, end, record_version(RECORD)))
+    v3 = (("model", "m1"), ("version", "3"))
+    assert ok[("retrain_run_outcome", (*v3[:1], ("outcome", "success"), v3[1]))] == 1
+    assert ok[("retrain_run_outcome", (*v3[:1], ("outcome", "failure"), v3[1]))] == 0
+    assert ok[("retrain_run_duration_seconds", v3)] == 12.5
+    assert ok[("retrain_last_success_timestamp_seconds", v3)] == end.timestamp()
     failed = _by_key(run_samples("m1", False, 3.0, end))
-    assert failed[("retrain_run_outcome", (("model", "m1"), ("outcome", "failure")))] == 1
-    assert ("retrain_last_success_timestamp_seconds", (("model", "m1"),)) not in failed
+    unknown = (("model", "m1"), ("outcome", "failure"), ("version", "unknown"))
+    assert failed[("retrain_run_outcome", unknown)] == 1
+    assert not any(name == "retrain_last_success_timestamp_seconds" for name, _ in failed)
+
+
+def test_record_version() -> None:
+    assert record_version(RECORD) == "3"
+    assert record_version({"champion": {}}) == "none"  # no champion yet
+    assert record_version(None) is None  # a run that returned no record
 
 
 def test_push_to_an_unreachable_gateway_names_its_url() -> None:
