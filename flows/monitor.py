@@ -34,6 +34,7 @@ from tasks.gate import gate_challenger
 from tasks.locks import model_lock
 from tasks.notification import notify
 from tasks.policy import decide_action
+from tasks.prometheus import push_run_outcome, push_window_metrics
 from tasks.registry import (
     champion_for_window,
     find_archived,
@@ -46,7 +47,13 @@ from tasks.training import hold_tournament, log_challenger, refit_winner
 from tasks.validation import validate_data
 
 
-@flow(name="monitor-and-retrain", log_prints=True)
+@flow(
+    name="monitor-and-retrain",
+    log_prints=True,
+    on_completion=[push_run_outcome],
+    on_failure=[push_run_outcome],
+    on_crashed=[push_run_outcome],
+)
 def monitor_and_retrain(
     model: str,
     as_of: date | None = None,
@@ -111,11 +118,11 @@ def _monitor(
     except Exception as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         try:
-            _close(settings, run, record, links)
+            _close(settings, config, run, record, links)
         except Exception as close_error:  # the run's own error is the one to raise
             get_run_logger().error("recording the failed run failed too: %s", close_error)
         raise
-    record = _close(settings, run, record, links)
+    record = _close(settings, config, run, record, links)
     if not validation.valid:
         raise InvalidDataError(
             f"window ending {as_of} of {config.name} is invalid, nothing trained: "
@@ -172,9 +179,14 @@ def _retrain(
 
 
 def _close(
-    settings: Settings, run: RunInfo, record: dict[str, Any], links: dict[str, str]
+    settings: Settings,
+    config: ModelConfig,
+    run: RunInfo,
+    record: dict[str, Any],
+    links: dict[str, str],
 ) -> dict[str, Any]:
     record = record_decision(settings, run, record)
+    push_window_metrics(settings, config, record)
     publish_summary(settings, run, record, links)
     notify(settings, record)
     return record

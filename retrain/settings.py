@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     prefect_api_url: str = Field(
         default="http://127.0.0.1:4200/api", description="Prefect server API URL."
     )
+    pushgateway_url: str = Field(
+        default="http://127.0.0.1:9091",
+        description="Prometheus Pushgateway each flow run pushes its metrics to.",
+    )
+    prometheus_url: str = Field(
+        default="http://127.0.0.1:9090",
+        description="Prometheus server that scrapes the Pushgateway and evaluates the alert rules.",
+    )
     webhook_url: SecretStr | None = Field(
         default=None, description="Slack-compatible webhook for notifications (a secret)."
     )

@@ -64,3 +64,16 @@ if [ "${STACK_DB:-postgres}" != "sqlite" ] && ! has_postgres; then
     apt_install postgresql-15 "the Prefect and MLflow database; or run on SQLite: STACK_DB=sqlite"
     has_postgres || { echo "error: postgresql-15 did not install" >&2; exit 1; }
 fi
+
+# Prometheus and its Pushgateway (the flow runs push their metrics there): Debian's packages,
+# installed once. The stack runs the binaries itself (stack/prometheus.py, stack/pushgateway.py)
+# with its own config and ports; the packages' own services are never used.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+    apt_install prometheus "metrics and alert rules of the flow runs (ships promtool)"
+    command -v promtool >/dev/null || { echo "error: prometheus did not install" >&2; exit 1; }
+fi
+if ! command -v prometheus-pushgateway >/dev/null 2>&1; then
+    apt_install prometheus-pushgateway "where each flow run pushes its metrics"
+    command -v prometheus-pushgateway >/dev/null \
+        || { echo "error: prometheus-pushgateway did not install" >&2; exit 1; }
+fi

@@ -18,7 +18,15 @@ import subprocess
 import sys
 
 from retrain.settings import Settings, get_settings
-from stack import localstack, mlflow_server, postgres, prefect_server, s3_snapshot
+from stack import (
+    localstack,
+    mlflow_server,
+    postgres,
+    prefect_server,
+    prometheus,
+    pushgateway,
+    s3_snapshot,
+)
 from stack.base import ROOT, STATE, Service, StackError, StackSettings, stack_settings
 from stack.process import pid_of, start, stop
 
@@ -55,6 +63,8 @@ def services(settings: Settings | None = None, stack: StackSettings | None = Non
         mlflow_server.service(settings, stack, env),
         prefect_server.server(settings, stack, env),
         prefect_server.worker(settings, env),
+        pushgateway.service(settings),
+        prometheus.service(settings),
     ]
 
 
@@ -91,7 +101,7 @@ def down(names: list[str] | None = None) -> None:
     for svc in reversed(services()):
         if names and svc.name not in names:
             continue
-        print(f"  {svc.name:<10} {'stopped' if stop(svc) else 'not running'}")
+        print(f"  {svc.name:<11} {'stopped' if stop(svc) else 'not running'}")
 
 
 def status() -> bool:
@@ -103,7 +113,7 @@ def status() -> bool:
         healthy = pid is not None and svc.healthy()
         all_ok &= healthy
         state = "healthy" if healthy else ("unhealthy" if pid else "stopped")
-        print(f"  {svc.name:<10} {state:<10} pid {pid or '-':<8} {svc.url}")
+        print(f"  {svc.name:<11} {state:<10} pid {pid or '-':<8} {svc.url}")
     print(f"  state: {STATE}; S3 snapshot: {s3_snapshot.describe(stack.s3_snapshot_dir)}")
     return all_ok
 
