@@ -30,6 +30,7 @@ from retrain.settings import Settings, get_settings
 from tasks.data import check_buckets, load_history, load_window, prefix_seen
 from tasks.drift import measure_drift
 from tasks.evaluation import evaluate_champion
+from tasks.evidently_ui import add_window_snapshot
 from tasks.gate import gate_challenger
 from tasks.locks import model_lock
 from tasks.notification import notify
@@ -187,6 +188,7 @@ def _close(
 ) -> dict[str, Any]:
     record = record_decision(settings, run, record)
     push_window_metrics(settings, config, record)
+    add_window_snapshot(settings, config, record)
     publish_summary(settings, run, record, links)
     notify(settings, record)
     return record

@@ -1,0 +1,133 @@
+"""A run's window as a snapshot in the Evidently UI: one project per model, one snapshot per
+window (timestamped with the window end), and the project's dashboard of those snapshots.
+
+The snapshot is an Evidently report over one row holding the window's figures from the decision
+record (the project's own drift measures on the full window, the champion's metric on matured
+labels, the row counts), one `MeanValue` metric per figure, so the dashboard's panels plot each
+figure over time. Writes go through the UI's HTTP API (`RemoteWorkspace`), so the flow may run
+on another machine than the UI.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # importing evidently takes seconds
+    from evidently.sdk.models import DashboardModel
+
+DRIFT_SHARE = "drift_share"
+DRIFTED_COLUMNS = "drifted_columns"
+ROWS = "rows"
+LABELLED_ROWS = "labelled_rows"
+TAB = "Monitoring"
+
+
+class EvidentlyUIError(RuntimeError):
+    """The Evidently UI did not take the window (unreachable, or an error answer)."""
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def window_values(record: Mapping[str, Any], metric: str) -> dict[str, float]:
+    """The window's figures from a decision record, keyed by the snapshot's column names;
+    what the record lacks (no champion, no drift measured) is left out."""
+    drift = record.get("drift") or {}
+    window = record.get("window") or {}
+    champion = record.get("champion") or {}
+    found: dict[str, Any] = {
+        DRIFT_SHARE: drift.get("drift_share"),
+        DRIFTED_COLUMNS: len(drift.get("drifted_columns") or []) if drift else None,
+        metric: champion.get("metric_now"),
+        ROWS: window.get("rows"),
+        LABELLED_ROWS: window.get("labelled_rows"),
+    }
+    return {k: n for k, v in found.items() if (n := _number(v)) is not None}
+
+
+def window_end(record: Mapping[str, Any]) -> datetime:
+    """The window's end (exclusive), midnight UTC as a naive datetime (Evidently's timestamps)."""
+    return datetime.fromisoformat(str(record["as_of"]))
+
+
+def snapshot_name(record: Mapping[str, Any]) -> str:
+    decision = (record.get("decision") or {}).get("action") or record.get("status", "?")
+    return f"window ending {record['as_of']} ({record.get('mode', 'auto')}): {decision}"
+
+
+def dashboard(metric: str) -> DashboardModel:
+    """The project's dashboard: drift share, drifted columns, the model metric, volume."""
+    from evidently.sdk.models import DashboardModel, DashboardTabModel, PanelMetric
+    from evidently.sdk.panels import bar_plot_panel, line_plot_panel
+
+    def value(column: str, legend: str) -> PanelMetric:
+        return PanelMetric(legend=legend, metric="MeanValue", metric_labels={"column": column})
+
+    panels = [
+        line_plot_panel(
+            "Drift share",
+            [value(DRIFT_SHARE, "share of drifted feature columns")],
+            "the project's drift measures on the full window",
+            size="half",
+        ),
+        bar_plot_panel(
+            "Drifted columns",
+            [value(DRIFTED_COLUMNS, "drifted feature columns")],
+            "feature columns whose drift passed their threshold",
+            size="half",
+        ),
+        line_plot_panel(
+            f"Model metric ({metric})",
+            [value(metric, f"champion {metric} on matured labels")],
+            "the champion of the moment, before any retraining that window",
+            size="half",
+        ),
+        bar_plot_panel(
+            "Volume (rows)",
+            [value(ROWS, "rows"), value(LABELLED_ROWS, "rows with matured labels")],
+            "rows in the window",
+            size="half",
+        ),
+    ]
+    tab = DashboardTabModel(title=TAB, panels=[p.id for p in panels])
+    return DashboardModel(tabs=[tab], panels=panels)
+
+
+def _snapshot(values: Mapping[str, float], timestamp: datetime, name: str) -> Any:
+    import pandas as pd
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import MeanValue
+
+    frame = pd.DataFrame([dict(values)])
+    data = Dataset.from_pandas(frame, data_definition=DataDefinition(numerical_columns=[*values]))
+    report = Report([MeanValue(column=c) for c in values])
+    return report.run(data, None, timestamp=timestamp, name=name)
+
+
+def add_window(
+    url: str, project: str, description: str, record: Mapping[str, Any], metric: str
+) -> str:
+    """Add the record's window as a snapshot of the model's project (created, with its
+    dashboard, on first use; a dashboard without panels is filled); the snapshot's URL.
+    EvidentlyUIError when the UI does not take it."""
+    values = window_values(record, metric)
+    if not values:
+        raise EvidentlyUIError(f"the record of {record.get('as_of')} has no figure to show")
+    try:
+        from evidently.ui.workspace import RemoteWorkspace
+
+        workspace = RemoteWorkspace(url)
+        found = [p for p in workspace.search_project(project) if p.name == project]
+        target = found[0] if found else workspace.create_project(project, description)
+        if not workspace.get_dashboard(target.id).panels:
+            workspace.save_dashboard(target.id, dashboard(metric))
+        snapshot = _snapshot(values, window_end(record), snapshot_name(record))
+        return str(workspace.add_run(target.id, snapshot).url)
+    except Exception as exc:  # requests errors, error answers, a malformed URL
+        raise EvidentlyUIError(f"the Evidently UI at {url} did not take the window: {exc}") from exc

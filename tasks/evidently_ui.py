@@ -1,0 +1,30 @@
+"""The window as a snapshot in the Evidently UI; a UI that does not take it never fails the run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from retrain.config import ModelConfig
+from retrain.evidently_ui import EvidentlyUIError, add_window
+from retrain.settings import Settings
+
+
+@task(cache_policy=NO_CACHE)
+def add_window_snapshot(
+    settings: Settings, config: ModelConfig, record: dict[str, Any]
+) -> str | None:
+    """Add the decision record's window to the model's Evidently UI project; its URL, or None."""
+    logger = get_run_logger()
+    url = settings.evidently_ui_url
+    try:
+        link = add_window(url, config.name, config.description, record, config.metric)
+    except EvidentlyUIError as exc:
+        logger.warning(
+            "window of %s not added to the Evidently UI at %s: %s", config.name, url, exc
+        )
+        return None
+    logger.info("Evidently UI snapshot: %s", link)
+    return link
