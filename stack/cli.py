@@ -19,6 +19,7 @@ import sys
 
 from retrain.settings import Settings, get_settings
 from stack import (
+    evidently_ui,
     localstack,
     mlflow_server,
     postgres,
@@ -65,6 +66,7 @@ def services(settings: Settings | None = None, stack: StackSettings | None = Non
         prefect_server.worker(settings, env),
         pushgateway.service(settings),
         prometheus.service(settings),
+        evidently_ui.service(settings, env),
     ]
 
 
