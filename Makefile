@@ -12,7 +12,7 @@ help: ## list the targets
 setup: ## .venv (Python 3.11) and .venv-localstack (3.13), pinned; postgresql-15, prometheus, prometheus-pushgateway via apt if missing
 	@scripts/setup.sh
 
-up: setup ## start PostgreSQL, LocalStack S3 (restored from .stack/), MLflow, Prefect, a worker, Pushgateway, Prometheus
+up: setup ## start PostgreSQL, LocalStack S3 (restored from .stack/), MLflow, Prefect, a worker, Pushgateway, Prometheus, Evidently UI
 	@$(STACK) up
 
 down: ## stop everything `make up` started; saves S3 first, keeps all state in .stack/
