@@ -27,6 +27,7 @@ from retrain.loop import (
     window_summary,
 )
 from retrain.settings import Settings, get_settings
+from tasks.alerts import send_alerts
 from tasks.data import check_buckets, load_history, load_window, prefix_seen
 from tasks.drift import measure_drift
 from tasks.evaluation import evaluate_champion
@@ -191,6 +192,7 @@ def _close(
     add_window_snapshot(settings, config, record)
     publish_summary(settings, run, record, links)
     notify(settings, record)
+    send_alerts(config, record)
     return record
 
 

@@ -292,6 +292,28 @@ class Thresholds(_Strict):
     )
 
 
+class Alerts(_Strict):
+    """Where a run's events (drift, retrain, promotion, rejected, failure, attention) go, as
+    names of Prefect blocks saved on the Prefect server (prefect-slack, prefect-email)."""
+
+    slack_webhook_block: str | None = Field(
+        default=None, description="Name of a prefect-slack `SlackWebhook` block."
+    )
+    email_credentials_block: str | None = Field(
+        default=None, description="Name of a prefect-email `EmailServerCredentials` block."
+    )
+    email_to: list[str] = Field(default_factory=list, description="Recipients of the emails.")
+    email_from: str | None = Field(
+        default=None, description="Sender address; the block's username when unset."
+    )
+
+    @model_validator(mode="after")
+    def _email_has_recipients(self) -> Alerts:
+        if self.email_credentials_block and not self.email_to:
+            raise ValueError("email_credentials_block needs at least one address in email_to")
+        return self
+
+
 class ModelConfig(_Strict):
     name: str = Field(description="Registered model name in MLflow.")
     description: str = ""
@@ -305,6 +327,7 @@ class ModelConfig(_Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     mode: Mode = Mode.auto
     schedule: str | None = Field(default=None, description="Cron schedule of the loop.")
+    alerts: Alerts = Field(default_factory=Alerts)
 
     @field_validator("name")
     @classmethod
@@ -378,8 +401,9 @@ class ModelConfig(_Strict):
         return metrics.higher_is_better(self.metric)
 
     def config_hash(self) -> str:
-        """A short stable hash of the validated config, tagged on every model version."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        """A short stable hash of the validated config, tagged on every model version; where
+        alerts go changes no decision, so it is left out."""
+        blob = json.dumps(self.model_dump(mode="json", exclude={"alerts"}), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

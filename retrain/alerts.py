@@ -1,0 +1,60 @@
+"""Alerts through Prefect blocks: a run's events as Slack messages (prefect-slack's
+`SlackWebhook`) and emails (prefect-email's `EmailServerCredentials`), beside the plain webhook."""
+
+from __future__ import annotations
+
+import html
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any
+
+from retrain.notify import message
+
+if TYPE_CHECKING:  # prefect-slack and prefect-email are loaded only when a model uses them
+    from prefect_email import EmailServerCredentials
+    from prefect_slack import SlackWebhook
+
+
+class AlertError(RuntimeError):
+    """A channel refused an alert or could not be reached."""
+
+
+def email_message(event: str, record: dict[str, Any], sender: str, to: list[str]) -> EmailMessage:
+    """One event of a run as a plain-text email: the Slack line, unescaped, and the run's ids."""
+    payload = message(event, record)
+    email = EmailMessage()
+    email["Subject"] = f"[retrain-loop] {record.get('model')} {record.get('as_of')}: {event}"
+    email["From"] = sender
+    email["To"] = ", ".join(to)
+    lines = [
+        html.unescape(payload["text"]),
+        "",
+        f"model: {record.get('model')}",
+        f"window ending: {record.get('as_of')} ({record.get('mode')})",
+        f"decision: {(record.get('decision') or {}).get('action')}",
+        f"Prefect flow run: {record.get('flow_run_id')}",
+        f"MLflow run: {record.get('mlflow_run_id')}",
+    ]
+    email.set_content("\n".join(lines) + "\n")
+    return email
+
+
+def send_slack(block: SlackWebhook, event: str, record: dict[str, Any]) -> None:
+    """Post the event's Slack message (text and its mrkdwn block) through the block's client."""
+    payload = message(event, record)
+    try:
+        response = block.get_client(sync_client=True).send(
+            text=payload["text"], blocks=payload["blocks"]
+        )
+    except Exception as exc:  # the URL is a secret: name the error's type only
+        raise AlertError(f"Slack webhook unreachable: {type(exc).__name__}") from None
+    if response.status_code >= 400:
+        raise AlertError(f"Slack webhook answered HTTP {response.status_code}")
+
+
+def send_email(credentials: EmailServerCredentials, email: EmailMessage) -> None:
+    """Send one email through the SMTP server the credentials block names."""
+    try:
+        with credentials.get_server() as server:
+            server.send_message(email)
+    except Exception as exc:  # SMTPException, OSError
+        raise AlertError(f"SMTP server refused or unreachable: {exc}") from exc

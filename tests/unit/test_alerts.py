@@ -1,0 +1,49 @@
+"""The alerts block of a model config, and a run's event as an email."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from retrain.alerts import email_message
+from retrain.config import ModelConfig
+from tests.helpers import config_dict, merge
+
+RECORD: dict[str, Any] = {
+    "model": "m1",
+    "as_of": "2024-01-21",
+    "mode": "auto",
+    "metric": "roc_auc",
+    "flow_run_id": "fr-1",
+    "mlflow_run_id": "ml-1",
+    "decision": {"action": "retrain", "reasons": ["below_floor"]},
+    "gate": {"promote": False, "reasons": ["segment b regressed <by 0.1>"]},
+    "registered_version": "4",
+}
+
+
+def _config(**overrides: Any) -> ModelConfig:
+    return ModelConfig.model_validate(merge(config_dict("m1", "bucket", "prefix"), overrides))
+
+
+def test_alerts_default_to_none_and_leave_the_config_hash_alone() -> None:
+    plain = _config()
+    assert plain.alerts.slack_webhook_block is None and plain.alerts.email_to == []
+    routed = _config(alerts={"slack_webhook_block": "team-slack"})
+    assert routed.config_hash() == plain.config_hash()
+
+
+def test_an_email_block_needs_recipients() -> None:
+    with pytest.raises(ValueError, match="email_to"):
+        _config(alerts={"email_credentials_block": "smtp"})
+    assert _config(alerts={"email_credentials_block": "smtp", "email_to": ["a@x"]}).alerts
+
+
+def test_the_email_says_what_happened_unescaped() -> None:
+    email = email_message("rejected", RECORD, "loop@x", ["a@x", "b@y"])
+    assert email["Subject"] == "[retrain-loop] m1 2024-01-21: rejected"
+    assert email["From"] == "loop@x" and email["To"] == "a@x, b@y"
+    body = email.get_content()
+    assert "challenger v4 rejected: segment b regressed <by 0.1>" in body
+    assert "Prefect flow run: fr-1" in body and "MLflow run: ml-1" in body
