@@ -5,15 +5,19 @@ from __future__ import annotations
 import copy
 import io
 import json
+import socketserver
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -206,3 +210,41 @@ def webhook_receiver(path: str = "/hook") -> Iterator[tuple[str, list[dict[str, 
         yield f"http://127.0.0.1:{server.server_port}{path}", received
     finally:
         server.shutdown()
+
+
+@contextmanager
+def smtp_receiver() -> Iterator[tuple[int, list[EmailMessage]]]:
+    """A minimal SMTP server on a free loopback port (enough for smtplib: EHLO, MAIL, RCPT,
+    DATA, QUIT; no TLS, no auth): its port and every message it got, parsed."""
+    received: list[EmailMessage] = []
+
+    class Handler(socketserver.StreamRequestHandler):
+        def reply(self, line: str) -> None:
+            self.wfile.write(f"{line}\r\n".encode())
+
+        def handle(self) -> None:
+            self.reply("220 localhost test SMTP")
+            while line := self.rfile.readline():
+                verb = line.decode().strip().split(" ")[0].upper()
+                if verb == "DATA":
+                    self.reply("354 end with <CRLF>.<CRLF>")
+                    data = b""
+                    while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                        data += chunk[1:] if chunk.startswith(b"..") else chunk
+                    parsed = BytesParser(policy=policy.default).parsebytes(data)
+                    received.append(cast(EmailMessage, parsed))
+                    self.reply("250 queued")
+                elif verb == "QUIT":
+                    self.reply("221 bye")
+                    return
+                else:  # EHLO, HELO, MAIL, RCPT, RSET, NOOP
+                    self.reply("250 ok")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], received
+    finally:
+        server.shutdown()
+        server.server_close()
