@@ -110,8 +110,51 @@ def _snapshot(values: Mapping[str, float], timestamp: datetime, name: str) -> An
     return report.run(data, None, timestamp=timestamp, name=name)
 
 
+def _workspace(url: str, timeout: float) -> Any:
+    """evidently's RemoteWorkspace whose every request has a timeout (0.7.23 sends without one,
+    so a UI that accepts and never answers would hang the run)."""
+    from evidently._pydantic_compat import parse_obj_as
+    from evidently.errors import EvidentlyError
+    from evidently.ui.workspace import RemoteWorkspace
+    from requests import Session
+
+    class TimedWorkspace(RemoteWorkspace):
+        def _request(
+            self,
+            path: str,
+            method: str,
+            query_params: dict[str, Any] | None = None,
+            body: dict[str, Any] | None = None,
+            response_model: Any = None,
+            cookies: Any = None,
+            headers: dict[str, str] | None = None,
+            form_data: bool = False,
+        ) -> Any:
+            request = self._prepare_request(
+                path, method, query_params, body, cookies, headers, form_data=form_data
+            )
+            with Session() as session:
+                response = session.send(request.prepare(), timeout=timeout)
+            if response.status_code >= 400:
+                try:
+                    raise EvidentlyError(response.json()["detail"])
+                except (ValueError, KeyError):
+                    pass
+            response.raise_for_status()
+            if response_model is not None:
+                return parse_obj_as(response_model, response.json())
+            return response
+
+    return TimedWorkspace(url)
+
+
 def add_window(
-    url: str, project: str, description: str, record: Mapping[str, Any], metric: str
+    url: str,
+    project: str,
+    description: str,
+    record: Mapping[str, Any],
+    metric: str,
+    timeout: float = 10.0,
 ) -> str:
     """Add the record's window as a snapshot of the model's project (created, with its
     dashboard, on first use; a dashboard without panels is filled); the snapshot's URL.
@@ -120,9 +163,7 @@ def add_window(
     if not values:
         raise EvidentlyUIError(f"the record of {record.get('as_of')} has no figure to show")
     try:
-        from evidently.ui.workspace import RemoteWorkspace
-
-        workspace = RemoteWorkspace(url)
+        workspace = _workspace(url, timeout)
         found = [p for p in workspace.search_project(project) if p.name == project]
         target = found[0] if found else workspace.create_project(project, description)
         if not workspace.get_dashboard(target.id).panels:

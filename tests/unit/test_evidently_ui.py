@@ -4,6 +4,7 @@ that cannot be reached."""
 from __future__ import annotations
 
 import socket
+import time
 from datetime import datetime
 from typing import Any
 
@@ -81,3 +82,15 @@ def test_an_unreachable_ui_is_an_error_naming_its_url() -> None:
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with pytest.raises(EvidentlyUIError, match=url):
         add_window(url, "m1", "", RECORD, "roc_auc")
+
+
+def test_a_ui_that_never_answers_times_out() -> None:
+    """evidently 0.7.23 sends without a timeout; ours gives up and says where."""
+    with socket.socket() as silent:  # accepts connections (backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(EvidentlyUIError, match=url):
+            add_window(url, "m1", "", RECORD, "roc_auc", timeout=0.5)
+    assert time.monotonic() - started < 5
