@@ -32,6 +32,7 @@ from tasks.drift import measure_drift
 from tasks.evaluation import evaluate_champion
 from tasks.gate import gate_challenger
 from tasks.locks import model_lock
+from tasks.monitoring import compute_monitoring, log_monitoring_history
 from tasks.notification import notify
 from tasks.policy import decide_action
 from tasks.registry import (
@@ -92,6 +93,10 @@ def _monitor(
             evaluate_champion(config, window, champion) if validation.valid else (None, None)
         )
         record["champion"] = champion_summary(champion, metric_now, metric_error)
+        if validation.valid and len(window.frame):
+            monitoring = compute_monitoring(settings, config, window, champion, drift)
+            record["monitoring"] = monitoring.to_dict()
+            log_monitoring_history(settings, run, monitoring)
         history = load_history(settings, config, mode, as_of)
         inputs = policy_inputs(
             config, run, window, validation, drift, champion, metric_now, history, force_retrain

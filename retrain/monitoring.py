@@ -1,0 +1,200 @@
+"""The monitoring metric set of one window, computed once per run and kept in the decision
+record (`monitoring`) and in the model's MLflow history: the champion's quality on matured
+labels, its outputs (and what production served), the inputs and the traffic."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from retrain.config import ModelConfig, Task
+from retrain.drift import DriftSummary
+from retrain.drift_stats import PREDICTION, ReferenceStats
+from retrain.outputs import Predictions, prediction_summary, served_summary, training_range
+from retrain.quality import Quality, classification_quality, regression_quality
+from retrain.traffic import (
+    Inputs,
+    Traffic,
+    expected_rows_per_day,
+    inputs_summary,
+    traffic_summary,
+)
+from retrain.training import features
+
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_\-. /]")
+
+
+@dataclass(frozen=True)
+class ChampionOutputs:
+    """The champion's outputs on every row of the window, from one predict call."""
+
+    values: np.ndarray  # positive-class probabilities ("score"), classes ("class") or values
+    classes: np.ndarray | None  # classification: the predicted class of each row
+    kind: str
+
+
+@dataclass(frozen=True)
+class ChampionFacts:
+    """What is stored with the champion that monitoring compares against."""
+
+    outputs: ChampionOutputs
+    schema: dict[str, Any]
+    reference: pd.DataFrame  # the reference sample (its timestamps give the expected volume)
+    stats: ReferenceStats | None
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """Everything monitored in one window; quality and predictions need a champion."""
+
+    quality: Quality | None
+    predictions: Predictions | None
+    inputs: Inputs
+    traffic: Traffic
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form for the decision record (non-finite numbers become null)."""
+        return _json_safe(asdict(self))
+
+    def flat_metrics(self) -> dict[str, float]:
+        """Every number worth charting, keyed `section/name` (MLflow groups by the prefix)."""
+        out: dict[str, float | None] = {}
+        if self.quality:
+            out |= {f"quality/{k}": v for k, v in self.quality.metrics.items()}
+        if self.predictions:
+            out |= _prediction_metrics(self.predictions)
+        inputs, traffic = self.inputs, self.traffic
+        out |= {f"inputs/missing_share/{c}": v for c, v in inputs.missing_share.items()}
+        out |= {f"inputs/drift_score/{c}": v for c, v in inputs.drift_score.items()}
+        out |= {
+            f"inputs/new_category_share/{c}": n.share
+            for c, n in inputs.new_categories.items()
+            if n is not None
+        }
+        out |= {
+            "traffic/rows": traffic.rows,
+            "traffic/mean_rows_per_day": traffic.mean_rows_per_day,
+            "traffic/expected_rows_per_day": traffic.expected_rows_per_day,
+            "traffic/volume_ratio": traffic.volume_ratio,
+            "traffic/days_missing": len(traffic.days_missing),
+            "traffic/rows_per_second": traffic.rows_per_second,
+            "traffic/error_rate": traffic.error_rate,
+        }
+        out |= {f"traffic/latency_{k}_ms": v for k, v in (traffic.latency_ms or {}).items()}
+        return {
+            _KEY_UNSAFE.sub("_", k): float(v)
+            for k, v in out.items()
+            if v is not None and math.isfinite(v)
+        }
+
+
+def champion_outputs(model: Any, frame: pd.DataFrame, config: ModelConfig) -> ChampionOutputs:
+    """Scores and classes of a classifier (one predict_proba), or a regressor's values."""
+    x = features(frame, config)
+    if config.task is Task.regression:
+        return ChampionOutputs(np.asarray(model.predict(x), dtype=float), None, "value")
+    if hasattr(model, "predict_proba"):
+        proba = np.asarray(model.predict_proba(x))
+        classes = np.asarray(model.classes_)[proba.argmax(axis=1)]
+        return ChampionOutputs(proba[:, -1].astype(float), classes, "score")
+    classes = np.asarray(model.predict(x))
+    return ChampionOutputs(classes.astype(float), classes, "class")
+
+
+def monitor_window(
+    frame: pd.DataFrame,
+    config: ModelConfig,
+    days: list[date],
+    champion: ChampionFacts | None,
+    drift: DriftSummary | None,
+) -> Monitoring:
+    """The whole metric set of one window; quality and predictions only with a champion."""
+    cols = config.columns
+    expected = None
+    if champion is not None:
+        rows = int(champion.schema.get("rows", 0))
+        expected = expected_rows_per_day(champion.reference[cols.timestamp], rows)
+    return Monitoring(
+        quality=_quality(frame, config, champion.outputs) if champion else None,
+        predictions=_predictions(frame, config, champion, drift) if champion else None,
+        inputs=inputs_summary(
+            frame, cols.numeric, cols.categorical, champion.schema if champion else None, drift
+        ),
+        traffic=traffic_summary(frame, cols.timestamp, days, expected, cols.latency_ms, cols.error),
+    )
+
+
+def _quality(frame: pd.DataFrame, config: ModelConfig, outputs: ChampionOutputs) -> Quality:
+    """Metrics on the rows whose label has matured (immature labels are already null)."""
+    known = frame[config.columns.label].notna().to_numpy()
+    y = frame[config.columns.label].to_numpy()[known]
+    if config.task is Task.regression:
+        return regression_quality(y.astype(float), outputs.values[known])
+    assert outputs.classes is not None
+    scores = outputs.values[known] if outputs.kind == "score" else None
+    return classification_quality(y.astype(int), outputs.classes[known], scores)
+
+
+def _predictions(
+    frame: pd.DataFrame,
+    config: ModelConfig,
+    champion: ChampionFacts,
+    drift: DriftSummary | None,
+) -> Predictions:
+    """The stored training predictions are what the metric scores: scores only for roc_auc."""
+    outputs, stats = champion.outputs, champion.stats
+    reference = stats.columns.get(PREDICTION) if stats else None
+    same_kind = config.task is Task.regression or (
+        config.metric == "roc_auc" and outputs.kind == "score"
+    )
+    served = None
+    column = config.columns.prediction
+    if column and column in frame.columns:
+        regression = config.task is Task.regression
+        mine = outputs.values if regression or outputs.classes is None else outputs.classes
+        served = served_summary(
+            column, frame[column], mine, not regression, reference, config.thresholds.drift
+        )
+    return prediction_summary(
+        outputs.values,
+        kind=outputs.kind,
+        classes=outputs.classes,
+        bounds=training_range(reference) if same_kind else None,
+        drift=drift.prediction if drift else None,
+        served=served,
+    )
+
+
+def _prediction_metrics(p: Predictions) -> dict[str, float | None]:
+    out: dict[str, float | None] = {
+        "predictions/mean": p.mean,
+        "predictions/p05": p.quantiles.get("0.05"),
+        "predictions/p50": p.quantiles.get("0.5"),
+        "predictions/p95": p.quantiles.get("0.95"),
+        "predictions/mean_confidence": p.mean_confidence,
+        "predictions/positive_rate": p.positive_rate,
+        "predictions/outlier_share": p.outlier_share,
+        "predictions/drift_score": p.drift.score if p.drift else None,
+    }
+    if p.served:
+        out["predictions/served_agreement"] = p.served.agreement
+        out["predictions/served_drift_score"] = p.served.drift.score if p.served.drift else None
+    return out
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    return value
