@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
     from mlflow import MlflowClient
 
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "_operator.")
@@ -37,10 +38,20 @@ def outside_allow_list(types: list[str]) -> list[str]:
     return [t for t in types if not (t.startswith(TRUSTED_PREFIXES) or t in TRUSTED_EXACT)]
 
 
-def log_sklearn_model(client: MlflowClient, run_id: str, model: Any, path: str = "model") -> str:
-    """Save a fitted estimator with skops (no pickle) into a run's artifacts; returns its URI."""
+def log_sklearn_model(
+    client: MlflowClient,
+    run_id: str,
+    model: Any,
+    path: str = "model",
+    input_example: pd.DataFrame | None = None,
+) -> str:
+    """Save a fitted estimator with skops (no pickle) into a run's artifacts; returns its URI.
+
+    With an input example (a few rows of features), the model also carries it and the
+    signature inferred from it and the model's predictions on it."""
     import mlflow.sklearn
     import skops.io
+    from mlflow.models import infer_signature
 
     types = skops.io.get_untrusted_types(data=skops.io.dumps(model))
     outside = outside_allow_list(types)
@@ -54,6 +65,10 @@ def log_sklearn_model(client: MlflowClient, run_id: str, model: Any, path: str =
             serialization_format="skops",
             skops_trusted_types=types,
             pip_requirements=_requirements(),
+            signature=None
+            if input_example is None
+            else infer_signature(input_example, model.predict(input_example)),
+            input_example=input_example,
         )
         client.log_artifacts(run_id, str(local), path)
     return f"runs:/{run_id}/{path}"

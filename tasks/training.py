@@ -19,7 +19,14 @@ from retrain.model_io import log_sklearn_model
 from retrain.registry import log_reference
 from retrain.settings import Settings
 from retrain.tournament import Tournament, run_tournament
-from retrain.training import Fit, fit_recipe, predict, reference_sample, slices
+from retrain.training import (
+    Fit,
+    fit_recipe,
+    input_example,
+    predict,
+    reference_sample,
+    slices,
+)
 from retrain.validation import capture_schema
 
 
@@ -89,4 +96,6 @@ def log_challenger(
     client.log_metric(run.mlflow_run_id, f"challenger_holdout_{config.metric}", holdout_score)
     client.log_metric(run.mlflow_run_id, "challenger_fit_seconds", fit.seconds)
     with service_call("MLflow", "log model artifacts to run", run.mlflow_run_id):
-        return log_sklearn_model(client, run.mlflow_run_id, fit.model)
+        return log_sklearn_model(
+            client, run.mlflow_run_id, fit.model, input_example=input_example(fit.train, config)
+        )
