@@ -113,6 +113,8 @@ def served_summary(
     drift, note = None, None
     if reference is None:
         note = "no reference statistics stored with the champion"
+    elif classification and _is_classes(numbers.dropna()) != _holds_classes(reference):
+        note = "served classes and stored scores (or the reverse) are not comparable"
     else:
         try:
             drift = column_drift(column, "served_prediction", reference, numbers, thresholds)
@@ -128,6 +130,17 @@ def served_summary(
         drift=drift,
         drift_note=note,
     )
+
+
+def _is_classes(values: pd.Series) -> bool:
+    return bool(values.isin((0, 1)).all())
+
+
+def _holds_classes(reference: ColumnStats) -> bool:
+    """Whether the stored training predictions are 0/1 classes rather than scores."""
+    if isinstance(reference, NumericStats):
+        return reference.exact and bool(np.isin(reference.xs, (0.0, 1.0)).all())
+    return {str(v) for v in reference.counts} <= {"0", "1", "0.0", "1.0", "True", "False"}
 
 
 def prediction_summary(

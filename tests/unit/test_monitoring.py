@@ -111,6 +111,12 @@ def test_served_summary_flags_another_model() -> None:
     )
     assert other.rows == 3 and other.agreement == pytest.approx(1 / 3) and other.mismatch
     assert other.drift is None and other.drift_note and "reference" in other.drift_note
+    classes = served_summary(
+        "served", pd.Series([1, 0] * 50), np.array([1, 0] * 50), True, stats, DriftThresholds()
+    )
+    assert classes.agreement == 1.0 and classes.drift is None  # classes against stored scores
+    assert classes.drift_note and "not comparable" in classes.drift_note
+    assert same.drift is not None and not same.drift.drifted and same.drift_note is None
 
 
 def test_new_categories() -> None:
