@@ -6,18 +6,24 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 from time import perf_counter
 
 import numpy as np
 import pandas as pd
 
-from retrain.config import ModelConfig
-from retrain.drift_stats import PREDICTION, ReferenceStats, numeric_stats
-from retrain.monitoring import ChampionFacts, champion_outputs, monitor_window
-from retrain.training import build_pipeline, features, target
-from retrain.validation import capture_schema
-from tests.helpers import config_dict, day_frame, merge
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `retrain` and `tests` importable
+    sys.path.insert(0, str(ROOT))
+
+from retrain.config import ModelConfig  # noqa: E402
+from retrain.drift_stats import PREDICTION, ReferenceStats, numeric_stats  # noqa: E402
+from retrain.monitoring import ChampionFacts, champion_outputs, monitor_window  # noqa: E402
+from retrain.training import build_pipeline, features, target  # noqa: E402
+from retrain.validation import capture_schema  # noqa: E402
+from tests.helpers import config_dict, day_frame, merge  # noqa: E402
 
 
 def main() -> None:
@@ -40,10 +46,11 @@ def main() -> None:
     window["ms"], window["err"] = rng.gamma(2.0, 20.0, len(window)), rng.random(len(window)) < 0.01
     trained = model.predict_proba(features(train, config))[:, 1]
     stats = ReferenceStats(len(train), {PREDICTION: numeric_stats(pd.Series(trained))})
+    schema = capture_schema(train, config.columns)
     began = perf_counter()
     outputs = champion_outputs(model, window, config)
     predicted = perf_counter()
-    facts = ChampionFacts(outputs, capture_schema(train, config.columns), train, stats)
+    facts = ChampionFacts(outputs, schema, train, stats)
     monitoring = monitor_window(window, config, days, facts, None)
     flat = monitoring.flat_metrics()
     monitoring.to_dict()
