@@ -10,11 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from mlflow.models import get_model_info
 
 from flows.monitor import monitor_and_retrain
 from retrain.config import load_config
+from retrain.data import write_partition
 from retrain.history import (
     HISTORY_TAG,
     SENTINEL,
@@ -24,7 +26,7 @@ from retrain.history import (
     window_timestamp_ms,
 )
 from retrain.settings import Settings
-from tests.helpers import AS_OF, FIRST_DAY, ID, LABEL, TS, config_dict, write_config, write_days
+from tests.helpers import AS_OF, FIRST_DAY, ID, LABEL, TS, config_dict, day_frame, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -33,11 +35,16 @@ def test_history_one_point_per_window_and_version_schema(
     stack: Settings, s3: Any, mlflow: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = f"history_{uuid.uuid4().hex[:8]}"
-    write_config(tmp_path, config_dict(name, stack.data_bucket, f"tests/history/{name}"))
+    raw = config_dict(name, stack.data_bucket, f"tests/history/{name}")
+    raw["columns"].update(prediction="served", latency_ms="ms")
+    write_config(tmp_path, raw)
     monkeypatch.setenv("RETRAIN_CONFIG_DIR", str(tmp_path))
     config = load_config(tmp_path / "model.yaml")
-    days = (AS_OF - FIRST_DAY).days
-    write_days(s3, config.data, [FIRST_DAY + timedelta(days=i) for i in range(days)])
+    for i in range((AS_OF - FIRST_DAY).days):
+        day = FIRST_DAY + timedelta(days=i)
+        frame = day_frame(day)  # production served the label itself: "another model"
+        frame = frame.assign(served=frame[LABEL], ms=np.arange(len(frame), dtype=float))
+        write_partition(s3, config.data, day, frame)
     first, second = AS_OF - timedelta(days=5), AS_OF
 
     bootstrap = monitor_and_retrain(name, as_of=first)  # no champion yet: inputs and traffic
@@ -45,7 +52,11 @@ def test_history_one_point_per_window_and_version_schema(
     assert bootstrap["monitoring"]["quality"] is None
     record = monitor_and_retrain(name, as_of=second)
     assert record["monitoring"]["quality"]["metrics"]["roc_auc"] is not None
-    assert record["monitoring"]["traffic"]["days_missing"] == []
+    monitoring = record["monitoring"]
+    assert monitoring["traffic"]["days_missing"] == []
+    assert monitoring["traffic"]["latency_ms"]["p50"] == (len(day_frame(FIRST_DAY)) - 1) / 2
+    served = monitoring["predictions"]["served"]
+    assert served["mismatch"] and 0.5 < served["agreement"] < 0.99, served
 
     experiment = mlflow.get_experiment_by_name(history_experiment_name(name))
     runs = mlflow.search_runs([experiment.experiment_id], f"tags.{HISTORY_TAG} = 'true'")
