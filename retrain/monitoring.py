@@ -15,7 +15,7 @@ import pandas as pd
 
 from retrain.config import ModelConfig, Task
 from retrain.drift import DriftSummary
-from retrain.drift_stats import PREDICTION, ReferenceStats
+from retrain.drift_stats import PREDICTION, SCORE, ReferenceStats
 from retrain.outputs import Predictions, prediction_summary, served_summary, training_range
 from retrain.quality import Quality, classification_quality, regression_quality
 from retrain.traffic import (
@@ -147,12 +147,18 @@ def _predictions(
     champion: ChampionFacts,
     drift: DriftSummary | None,
 ) -> Predictions:
-    """The stored training predictions are what the metric scores: scores only for roc_auc."""
+    """The outputs against their training range: the stored predictions for regression and
+    roc_auc (they are the scores), the stored scores (SCORE) for a classifier scored on classes."""
     outputs, stats = champion.outputs, champion.stats
-    reference = stats.columns.get(PREDICTION) if stats else None
-    same_kind = config.task is Task.regression or (
-        config.metric == "roc_auc" and outputs.kind == "score"
-    )
+    columns = stats.columns if stats else {}
+    reference = columns.get(PREDICTION)
+    if config.task is Task.regression:
+        bounds = training_range(reference)
+    elif outputs.kind == "score":
+        scored = columns.get(SCORE) or (reference if config.metric == "roc_auc" else None)
+        bounds = training_range(scored)
+    else:
+        bounds = None
     served = None
     column = config.columns.prediction
     if column and column in frame.columns:
@@ -165,7 +171,7 @@ def _predictions(
         outputs.values,
         kind=outputs.kind,
         classes=outputs.classes,
-        bounds=training_range(reference) if same_kind else None,
+        bounds=bounds,
         drift=drift.prediction if drift else None,
         served=served,
     )

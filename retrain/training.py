@@ -208,6 +208,16 @@ def predict(model: Any, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
     return prediction_for_metric(model, features(frame, config), config.metric)
 
 
+def training_scores(model: Any, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray | None:
+    """A classifier's positive-class probabilities when its metric scores classes (f1,
+    accuracy), so their range is kept with the version; None when predict already gives them."""
+    if config.task is not Task.classification or config.metric == "roc_auc":
+        return None
+    if not hasattr(model, "predict_proba"):
+        return None
+    return np.asarray(model.predict_proba(features(frame, config)))[:, -1]
+
+
 def evaluate(model: Any, frame: pd.DataFrame, config: ModelConfig) -> float:
     """The configured metric of `model` on `frame`'s labelled rows."""
     return score(config.metric, target(frame, config), predict(model, frame, config))

@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
 from retrain.data import LoadedWindow
-from retrain.drift_stats import PREDICTION, ReferenceStats, compute_reference_stats
+from retrain.drift_stats import PREDICTION, SCORE, ReferenceStats, compute_reference_stats
 from retrain.errors import service_call
 from retrain.loop import ChampionState, RunInfo
 from retrain.model_io import log_sklearn_model
@@ -26,6 +26,7 @@ from retrain.training import (
     predict,
     reference_sample,
     slices,
+    training_scores,
 )
 from retrain.validation import capture_schema
 
@@ -77,7 +78,12 @@ def _reference_stats(config: ModelConfig, fit: Fit) -> ReferenceStats:
     train, cols = fit.train, config.columns
     frame = {c: train[c] for c in (*cols.features, cols.label)}
     frame[PREDICTION] = pd.Series(predict(fit.model, train, config), index=train.index)
-    return compute_reference_stats(frame, cols.numeric, cols.categorical, [cols.label, PREDICTION])
+    extra = [cols.label, PREDICTION]
+    scores = training_scores(fit.model, train, config)
+    if scores is not None:  # the training range of the scores monitoring bins and bounds
+        frame[SCORE] = pd.Series(scores, index=train.index)
+        extra.append(SCORE)
+    return compute_reference_stats(frame, cols.numeric, cols.categorical, extra)
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)

@@ -13,7 +13,7 @@ import pytest
 from retrain import metrics
 from retrain.config import DriftThresholds, ModelConfig
 from retrain.drift import ColumnDrift, DriftSummary
-from retrain.drift_stats import PREDICTION, ReferenceStats, numeric_stats
+from retrain.drift_stats import PREDICTION, SCORE, ReferenceStats, numeric_stats
 from retrain.history import window_step, window_timestamp_ms
 from retrain.monitoring import ChampionFacts, champion_outputs, monitor_window
 from retrain.outputs import prediction_summary, served_agreement, served_summary, training_range
@@ -28,7 +28,14 @@ from retrain.traffic import (
     rows_per_day,
     traffic_summary,
 )
-from retrain.training import INPUT_EXAMPLE_ROWS, build_pipeline, features, input_example, target
+from retrain.training import (
+    INPUT_EXAMPLE_ROWS,
+    build_pipeline,
+    features,
+    input_example,
+    target,
+    training_scores,
+)
 from retrain.validation import capture_schema
 from tests.helpers import LABEL, TS, config_dict, day_frame, merge
 
@@ -282,6 +289,32 @@ def test_monitor_window_regression_and_no_champion() -> None:
     assert m.predictions is not None and m.predictions.outlier_share is None  # no stats stored
     bare = monitor_window(window, config, [date(2024, 1, 5)], None, None)
     assert bare.quality is None and bare.predictions is None and bare.traffic.rows == 50
+
+
+def test_training_range_of_scores_for_a_classifier_scored_on_classes() -> None:
+    config = _config(metric="f1")
+    model, train = _fitted(config)
+    scores = training_scores(model, train, config)
+    assert scores is not None and scores.min() >= 0.0 and scores.max() <= 1.0
+    assert training_scores(model, train, _config()) is None  # roc_auc: the predictions are scores
+    window = day_frame(date(2024, 1, 5), 100)
+    outputs = champion_outputs(model, window, config)
+    classes = pd.Series(model.predict(features(train, config)).astype(float))
+    schema = capture_schema(train, config.columns)
+    only_classes = ReferenceStats(len(train), {PREDICTION: numeric_stats(classes)})
+    facts = ChampionFacts(outputs, schema, train, only_classes)
+    m = monitor_window(window, config, [date(2024, 1, 5)], facts, None)
+    assert m.predictions is not None and m.predictions.training_range is None
+    with_scores = ReferenceStats(
+        len(train),
+        {PREDICTION: numeric_stats(classes), SCORE: numeric_stats(pd.Series(scores))},
+    )
+    facts = ChampionFacts(outputs, schema, train, with_scores)
+    m = monitor_window(window, config, [date(2024, 1, 5)], facts, None)
+    assert m.predictions is not None
+    assert m.predictions.training_range == (scores.min(), scores.max())
+    outside = (outputs.values < scores.min()) | (outputs.values > scores.max())
+    assert m.predictions.outlier_share == pytest.approx(outside.mean())
 
 
 def test_summary_shows_monitoring() -> None:
