@@ -89,14 +89,17 @@ def _monitor(
         if champion is not None and validation.valid and len(window.frame):
             drift, links = measure_drift(settings, config, run, window, champion)
             record["drift"] = drift.to_dict()
-        metric_now, metric_error = (
-            evaluate_champion(config, window, champion) if validation.valid else (None, None)
-        )
-        record["champion"] = champion_summary(champion, metric_now, metric_error)
+        monitoring = None
         if validation.valid and len(window.frame):
             monitoring = compute_monitoring(settings, config, window, champion, drift)
             record["monitoring"] = monitoring.to_dict()
             log_monitoring_history(settings, run, monitoring)
+        metric_now, metric_error = (
+            evaluate_champion(config, window, champion, monitoring)
+            if validation.valid
+            else (None, None)
+        )
+        record["champion"] = champion_summary(champion, metric_now, metric_error)
         history = load_history(settings, config, mode, as_of)
         inputs = policy_inputs(
             config, run, window, validation, drift, champion, metric_now, history, force_retrain

@@ -51,7 +51,8 @@ def test_history_one_point_per_window_and_version_schema(
     assert bootstrap["promoted_version"] == "1"
     assert bootstrap["monitoring"]["quality"] is None
     record = monitor_and_retrain(name, as_of=second)
-    assert record["monitoring"]["quality"]["metrics"]["roc_auc"] is not None
+    auc_now = record["monitoring"]["quality"]["metrics"]["roc_auc"]
+    assert auc_now is not None and record["champion"]["metric_now"] == auc_now
     monitoring = record["monitoring"]
     assert monitoring["traffic"]["days_missing"] == []
     assert monitoring["traffic"]["latency_ms"]["p50"] == (len(day_frame(FIRST_DAY)) - 1) / 2

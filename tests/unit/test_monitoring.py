@@ -31,6 +31,7 @@ from retrain.traffic import (
 from retrain.training import (
     INPUT_EXAMPLE_ROWS,
     build_pipeline,
+    evaluate,
     features,
     input_example,
     target,
@@ -39,6 +40,7 @@ from retrain.training import (
 from retrain.validation import capture_schema
 from tests.helpers import LABEL, TS, config_dict, day_frame, merge
 
+RIDGE = "sklearn.linear_model.Ridge"
 Y = np.array([1, 0, 1, 1, 0, 0])
 P = np.array([0.9, 0.2, 0.4, 0.7, 0.6, 0.1])
 C = (P > 0.5).astype(int)  # 1 0 0 1 1 0: tp 2, fp 1, fn 1, tn 2
@@ -276,7 +278,7 @@ def test_monitor_window_regression_and_no_champion() -> None:
     config = _config(
         task="regression",
         metric="rmse",
-        estimator={"class_path": "sklearn.linear_model.Ridge", "params": {}},
+        estimator={"class_path": RIDGE, "params": {}},
     )
     model, train = _fitted(config)
     window = day_frame(date(2024, 1, 5), 50)
@@ -315,6 +317,29 @@ def test_training_range_of_scores_for_a_classifier_scored_on_classes() -> None:
     assert m.predictions.training_range == (scores.min(), scores.max())
     outside = (outputs.values < scores.min()) | (outputs.values > scores.max())
     assert m.predictions.outlier_share == pytest.approx(outside.mean())
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"metric": "f1"},
+        {"metric": "accuracy"},
+        {"task": "regression", "metric": "rmse", "estimator": {"class_path": RIDGE}},
+        {"task": "regression", "metric": "mae", "estimator": {"class_path": RIDGE}},
+    ],
+)
+def test_quality_holds_the_champion_metric_the_policy_reads(overrides: dict[str, object]) -> None:
+    """The flow takes champion.metric_now from monitoring: it must equal `evaluate` exactly."""
+    config = _config(**overrides)
+    model, _ = _fitted(config)
+    window = pd.concat([day_frame(date(2024, 1, d), 100) for d in (5, 6)], ignore_index=True)
+    window.loc[:49, LABEL] = None
+    facts = ChampionFacts(champion_outputs(model, window, config), {}, window, None)
+    m = monitor_window(window, config, [date(2024, 1, 5)], facts, None)
+    assert m.quality is not None
+    expected = evaluate(model, window[window[LABEL].notna()], config)
+    assert m.quality.metrics[config.metric] == pytest.approx(expected, rel=1e-12)
 
 
 def test_summary_shows_monitoring() -> None:
