@@ -51,7 +51,6 @@ def log_sklearn_model(
     signature inferred from it and the model's predictions on it."""
     import mlflow.sklearn
     import skops.io
-    from mlflow.models import infer_signature
 
     types = skops.io.get_untrusted_types(data=skops.io.dumps(model))
     outside = outside_allow_list(types)
@@ -65,13 +64,22 @@ def log_sklearn_model(
             serialization_format="skops",
             skops_trusted_types=types,
             pip_requirements=_requirements(),
-            signature=None
-            if input_example is None
-            else infer_signature(input_example, model.predict(input_example)),
+            signature=None if input_example is None else model_signature(model, input_example),
             input_example=input_example,
         )
         client.log_artifacts(run_id, str(local), path)
     return f"runs:/{run_id}/{path}"
+
+
+def model_signature(model: Any, example: pd.DataFrame) -> Any:
+    """The signature inferred from the example and the model's predictions on it, every input
+    column required (the pipeline needs them all; a null value is imputed, not a missing column)."""
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types.schema import ColSpec, Schema
+
+    inferred = infer_signature(example, model.predict(example))
+    columns: list[Any] = [ColSpec(c.type, c.name, required=True) for c in inferred.inputs.inputs]
+    return ModelSignature(inputs=Schema(columns), outputs=inferred.outputs)
 
 
 def _requirements() -> list[str]:

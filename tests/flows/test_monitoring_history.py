@@ -83,6 +83,7 @@ def test_history_one_point_per_window_and_version_schema(
     info = get_model_info(f"models:/{name}/1")
     assert info.signature is not None
     assert info.signature.inputs.input_names() == config.columns.features
+    assert info.signature.inputs.required_input_names() == config.columns.features
     assert info.saved_input_example_info["type"] == "dataframe"
     version = mlflow.get_model_version(name, "1")
     with tempfile.TemporaryDirectory() as tmp:

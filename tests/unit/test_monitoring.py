@@ -15,6 +15,7 @@ from retrain.config import DriftThresholds, ModelConfig
 from retrain.drift import ColumnDrift, DriftSummary
 from retrain.drift_stats import PREDICTION, SCORE, ReferenceStats, numeric_stats
 from retrain.history import window_step, window_timestamp_ms
+from retrain.model_io import model_signature
 from retrain.monitoring import ChampionFacts, champion_outputs, monitor_window
 from retrain.outputs import prediction_summary, served_agreement, served_summary, training_range
 from retrain.quality import classification_quality, regression_quality
@@ -371,3 +372,17 @@ def test_input_example_holds_features_only() -> None:
     example = input_example(frame, config)
     assert len(example) == INPUT_EXAMPLE_ROWS == 5
     assert list(example.columns) == config.columns.features
+
+
+def test_signature_requires_every_feature_and_accepts_nulls() -> None:
+    from mlflow.models.utils import _enforce_schema
+
+    config = _config()
+    model, train = _fitted(config)
+    frame = train.head(5).copy()
+    frame.loc[frame.index[0], "x1"] = np.nan
+    example = input_example(frame, config)
+    signature = model_signature(model, example)
+    assert signature.inputs.required_input_names() == config.columns.features
+    enforced = _enforce_schema(example, signature.inputs)  # a null is a value, not a missing column
+    assert np.isnan(enforced["x1"].iloc[0]) and len(model.predict(enforced)) == 5
