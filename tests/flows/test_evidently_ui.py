@@ -21,7 +21,6 @@ import pytest
 from flows.monitor import monitor_and_retrain
 from retrain.config import load_config
 from retrain.settings import Settings, get_settings
-from stack import cli
 from tasks.evidently_ui import add_window_snapshot
 from tests.helpers import write_config
 from tests.streams import day, stream_config, write_stream
@@ -143,16 +142,3 @@ def test_an_unreachable_ui_fails_no_run(
         state = probe(name, return_state=True)
     assert state.is_completed() and state.result() is None
     assert any(dead in r.getMessage() for r in caplog.records), caplog.text
-
-
-def test_the_workspace_survives_a_restart_of_the_ui(
-    stack: Settings, windows: tuple[str, Path, list[dict[str, Any]]]
-) -> None:
-    """`make down` / `make up` of the UI: the project and its snapshots are still served (last
-    in the module: the UI takes about 20 s to start)."""
-    name, _, _ = windows
-    cli.down(["evidently"])
-    cli.up(["evidently"])
-    project = _project(stack, name)
-    assert len(_get(stack, f"/api/projects/{project['id']}/snapshots")) == 2
-    assert len(_get(stack, f"/api/v2/dashboards/{project['id']}")["panels"]) == len(PANELS)
