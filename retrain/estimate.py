@@ -1,0 +1,186 @@
+"""Estimated performance while labels are delayed: confidence-based (CBPE, as in NannyML).
+
+The champion's scores are calibrated (isotonic regression) on labelled rows; on rows whose labels
+are not yet due, each calibrated probability is the chance that row is positive, so the expected
+confusion matrix (and so accuracy, precision, recall, F1) and the expected ROC curve follow
+without a label. It holds while P(label | score) stays as it was on the calibration rows: a shift
+in the inputs is tracked, a change of concept is not (the realised metric tells, once labels come).
+
+Own code, not `nannyml`: the method is a few array operations, while nannyml 0.13.1 pulls about
+90 packages (xgboost, lightgbm, gcsfs, google-cloud-storage, a telemetry client) into the loop's
+environment. The expected confusion matrix is NannyML's; ROC AUC ranks rows by the served score
+(NannyML ranks by the calibrated probability: the same when the calibration is strictly
+increasing, while isotonic's flat steps would merge rows the champion ranks apart); the
+standard error is our own (see `cbpe`). tests/unit/test_estimate.py checks it by hand.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+
+ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+LABEL_DRAWS = 200  # Monte Carlo draws of the labels the calibrated probabilities imply
+CALIBRATION_RESAMPLES = 50  # bootstrap refits of the calibration
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The estimated metrics of unlabelled rows, the configured one's standard error, and sizes."""
+
+    metric: str
+    value: float
+    standard_error: float
+    rows: int
+    calibration_rows: int
+    metrics: dict[str, float]
+
+    def bound(self, higher_is_better: bool, z: float = 2.0) -> float:
+        """The optimistic end of the estimate: value + z SE (or - z SE for an error metric)."""
+        return self.value + z * self.standard_error * (1 if higher_is_better else -1)
+
+
+def calibrate(score: np.ndarray, label: np.ndarray) -> IsotonicRegression:
+    """Isotonic map from the champion's score to P(label = 1), fitted on labelled rows."""
+    y = np.asarray(label).astype(np.float64)
+    if np.unique(y).size < 2:
+        raise ValueError("calibration needs both classes among the labelled rows")
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    return iso.fit(np.asarray(score, dtype=np.float64), y)
+
+
+def expected_confusion(proba: np.ndarray, predicted: np.ndarray) -> tuple[float, ...]:
+    """Expected (TP, FP, FN, TN): a row predicted positive adds p to TP and 1 - p to FP."""
+    p, pos = np.asarray(proba, dtype=np.float64), np.asarray(predicted).astype(bool)
+    return (
+        float(p[pos].sum()),
+        float((1 - p[pos]).sum()),
+        float(p[~pos].sum()),
+        float((1 - p[~pos]).sum()),
+    )
+
+
+def confusion_metrics(tp: float, fp: float, fn: float, tn: float) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 of a (possibly expected) confusion matrix; NaN if 0/0."""
+    return {
+        "accuracy": _ratio(tp + tn, tp + fp + fn + tn),
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
+
+
+def expected_roc_auc(proba: np.ndarray, score: np.ndarray) -> float:
+    """Area under the expected ROC curve: at each distinct score threshold, expected TPR and
+    FPR from the calibrated probabilities of the rows at or above it (trapezoids, ties as one)."""
+    p, s = np.asarray(proba, dtype=np.float64), np.asarray(score, dtype=np.float64)
+    order = np.argsort(-s, kind="stable")
+    p, s = p[order], s[order]
+    last_of_tie = np.r_[s[1:] != s[:-1], True]
+    tp, fp = np.cumsum(p)[last_of_tie], np.cumsum(1 - p)[last_of_tie]
+    if tp[-1] <= 0 or fp[-1] <= 0:
+        return math.nan
+    tpr, fpr = np.r_[0.0, tp / tp[-1]], np.r_[0.0, fp / fp[-1]]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def estimate_metrics(
+    proba: np.ndarray, score: np.ndarray, predicted: np.ndarray
+) -> dict[str, float]:
+    """Every estimated metric from calibrated probabilities, served scores and predicted classes."""
+    out = confusion_metrics(*expected_confusion(proba, predicted))
+    out["roc_auc"] = expected_roc_auc(proba, score)
+    return out
+
+
+def cbpe(
+    reference_score: np.ndarray,
+    reference_label: np.ndarray,
+    score: np.ndarray,
+    predicted: np.ndarray,
+    metric: str,
+    seed: int = 0,
+) -> Estimate:
+    """CBPE of `metric` on unlabelled rows, calibrated on labelled reference rows.
+
+    The standard error adds two variances: the realised metric's own sampling noise on these
+    rows (labels drawn Bernoulli(calibrated p), LABEL_DRAWS times; NannyML's sampling error
+    plays this part) and the calibration's (isotonic refitted on CALIBRATION_RESAMPLES bootstrap
+    resamples of the reference rows). It assumes the calibration still holds; nothing can
+    measure that without labels.
+    """
+    if metric not in ESTIMATED_METRICS:
+        raise ValueError(f"no estimate for {metric!r}; one of {ESTIMATED_METRICS}")
+    ref_s, ref_y = np.asarray(reference_score, dtype=np.float64), np.asarray(reference_label)
+    s, pred = np.asarray(score, dtype=np.float64), np.asarray(predicted).astype(bool)
+    if s.size == 0:
+        raise ValueError("no unlabelled rows to estimate on")
+    proba = calibrate(ref_s, ref_y).predict(s)
+    metrics = estimate_metrics(proba, s, pred)
+    rng = np.random.default_rng(seed)
+    label_sd = _nanstd(_realised_draws(proba, s, pred, metric, rng))
+    refits = []
+    for _ in range(CALIBRATION_RESAMPLES):
+        rows = rng.integers(0, ref_s.size, ref_s.size)
+        if np.unique(ref_y[rows]).size < 2:
+            continue
+        p = calibrate(ref_s[rows], ref_y[rows]).predict(s)
+        refits.append(estimate_metrics(p, s, pred)[metric])
+    calibration_sd = _nanstd(np.asarray(refits))
+    return Estimate(
+        metric=metric,
+        value=metrics[metric],
+        standard_error=math.sqrt(label_sd**2 + calibration_sd**2),
+        rows=int(s.size),
+        calibration_rows=int(ref_s.size),
+        metrics=metrics,
+    )
+
+
+def _realised_draws(
+    proba: np.ndarray, score: np.ndarray, predicted: np.ndarray, metric: str, rng: Any
+) -> np.ndarray:
+    """The realised metric under LABEL_DRAWS label vectors drawn from the calibrated p."""
+    labels = rng.random((LABEL_DRAWS, proba.size)) < proba
+    if metric == "roc_auc":
+        ranks = _average_ranks(score)
+        n_pos = labels.sum(axis=1).astype(np.float64)
+        n_neg = proba.size - n_pos
+        rank_sum = labels.astype(np.float64) @ ranks
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    pos = predicted.astype(np.float64)
+    tp = labels.astype(np.float64) @ pos
+    fp = pos.sum() - tp
+    fn = labels.sum(axis=1) - tp
+    tn = proba.size - tp - fp - fn
+    return np.array(
+        [confusion_metrics(*cells)[metric] for cells in zip(tp, fp, fn, tn, strict=True)]
+    )
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties given their mean rank (as the Mann-Whitney form of ROC AUC needs)."""
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    first = np.r_[True, sorted_values[1:] != sorted_values[:-1]]
+    group = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], values.size]
+    mean_rank = (starts + ends + 1) / 2.0
+    ranks = np.empty(values.size)
+    ranks[order] = mean_rank[group]
+    return ranks
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 else math.nan
+
+
+def _nanstd(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.std(ddof=1)) if finite.size > 1 else math.nan
