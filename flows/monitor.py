@@ -12,6 +12,7 @@ from retrain.attention import (
     with_window_facts,
 )
 from retrain.config import Mode, ModelConfig, load_model_config
+from retrain.estimate import with_estimate
 from retrain.loop import (
     ChampionState,
     InvalidDataError,
@@ -29,7 +30,7 @@ from retrain.loop import (
 from retrain.settings import Settings, get_settings
 from tasks.data import check_buckets, load_history, load_window, prefix_seen
 from tasks.drift import measure_drift
-from tasks.evaluation import evaluate_champion
+from tasks.evaluation import estimate_performance, evaluate_champion
 from tasks.gate import gate_challenger
 from tasks.locks import model_lock
 from tasks.notification import notify
@@ -99,6 +100,11 @@ def _monitor(
             evaluate_champion(config, window, champion) if validation.valid else (None, None)
         )
         record["champion"] = champion_summary(champion, metric_now, metric_error)
+        estimate = (
+            estimate_performance(config, window, champion, as_of) if validation.valid else None
+        )
+        if estimate is not None:
+            record["estimated_performance"] = estimate
         history = load_history(settings, config, mode, as_of)
         inputs = policy_inputs(
             config, run, window, validation, drift, champion, metric_now, history, force_retrain
@@ -109,6 +115,7 @@ def _monitor(
             rows_past_delay=rows_past_label_delay(window.frame, config, as_of),
             drift=drift,
         )
+        inputs = with_estimate(inputs, estimate)
         decision = decide_action(inputs, config.thresholds)
         record["decision"] = decision.to_dict()
         if decision.retrain:

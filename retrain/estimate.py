@@ -16,12 +16,19 @@ standard error is our own (see `cbpe`). tests/unit/test_estimate.py checks it by
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.isotonic import IsotonicRegression
+
+from retrain.config import ModelConfig, Task
+from retrain.policy import PolicyInputs
+from retrain.training import features, label_cutoff, matured
 
 ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 LABEL_DRAWS = 200  # Monte Carlo draws of the labels the calibrated probabilities imply
@@ -115,7 +122,8 @@ def cbpe(
     """
     if metric not in ESTIMATED_METRICS:
         raise ValueError(f"no estimate for {metric!r}; one of {ESTIMATED_METRICS}")
-    ref_s, ref_y = np.asarray(reference_score, dtype=np.float64), np.asarray(reference_label)
+    ref_s = np.asarray(reference_score, dtype=np.float64)
+    ref_y = np.asarray(reference_label).astype(int)
     s, pred = np.asarray(score, dtype=np.float64), np.asarray(predicted).astype(bool)
     if s.size == 0:
         raise ValueError("no unlabelled rows to estimate on")
@@ -139,6 +147,74 @@ def cbpe(
         calibration_rows=int(ref_s.size),
         metrics=metrics,
     )
+
+
+def window_estimate(
+    model: Any, frame: pd.DataFrame, config: ModelConfig, as_of: date
+) -> dict[str, Any] | None:
+    """The decision record's `estimated_performance`: CBPE of the configured metric on the
+    window's rows whose labels are not yet due, calibrated on its rows whose labels matured.
+
+    None for a regression model; a dict with an `error` when there is nothing to estimate on.
+    """
+    if config.task is not Task.classification:
+        return None
+    ts = frame[config.columns.timestamp]
+    cutoff = label_cutoff(as_of, config.windows.label_delay_days)
+    pending, reference = frame[ts >= cutoff], matured(frame[ts < cutoff], config)
+    out: dict[str, Any] = {
+        "metric": config.metric,
+        "value": None,
+        "standard_error": None,
+        "rows": len(pending),
+        "days": sorted({d.isoformat() for d in pending[config.columns.timestamp].dt.date}),
+        "calibrated_on": _span(reference, config),
+    }
+    if pending.empty:
+        return {**out, "error": "no rows whose labels are not yet due"}
+    if not hasattr(model, "predict_proba") or len(getattr(model, "classes_", ())) != 2:
+        return {**out, "error": "CBPE needs a binary classifier with predict_proba"}
+    positive, x = model.classes_[1], features(pending, config)
+    ref_score = (
+        model.predict_proba(features(reference, config))[:, 1] if len(reference) else np.empty(0)
+    )
+    ref_label = reference[config.columns.label].to_numpy() == positive
+    predicted = np.asarray(model.predict(x)) == positive  # what the realised f1/accuracy score
+    try:
+        est = cbpe(ref_score, ref_label, model.predict_proba(x)[:, 1], predicted, config.metric)
+    except ValueError as exc:
+        return {**out, "error": str(exc)}
+    return {
+        **out,
+        "value": _finite(est.value),
+        "standard_error": _finite(est.standard_error),
+        "metrics": {k: _finite(v) for k, v in est.metrics.items()},
+        "method": "CBPE: isotonic calibration on the matured rows; SE from label draws "
+        f"({LABEL_DRAWS}) and calibration bootstrap ({CALIBRATION_RESAMPLES})",
+    }
+
+
+def with_estimate(inputs: PolicyInputs, estimate: dict[str, Any] | None) -> PolicyInputs:
+    """The policy inputs with the window's estimated metric and its standard error."""
+    estimate = estimate or {}
+    return dataclasses.replace(
+        inputs,
+        estimated_metric=estimate.get("value"),
+        estimated_standard_error=estimate.get("standard_error"),
+    )
+
+
+def _span(rows: pd.DataFrame, config: ModelConfig) -> dict[str, Any]:
+    days = rows[config.columns.timestamp].dt.date
+    return {
+        "rows": len(rows),
+        "start": days.min().isoformat() if len(rows) else None,
+        "end": days.max().isoformat() if len(rows) else None,
+    }
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
 
 
 def _realised_draws(
