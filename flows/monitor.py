@@ -12,7 +12,7 @@ from retrain.attention import (
     with_window_facts,
 )
 from retrain.config import Mode, ModelConfig, load_model_config
-from retrain.estimate import with_estimate
+from retrain.estimate import earlier_estimate, estimate_days, with_estimate
 from retrain.loop import (
     ChampionState,
     InvalidDataError,
@@ -30,7 +30,7 @@ from retrain.loop import (
 from retrain.settings import Settings, get_settings
 from tasks.data import check_buckets, load_history, load_window, prefix_seen
 from tasks.drift import measure_drift
-from tasks.evaluation import estimate_performance, evaluate_champion
+from tasks.evaluation import check_estimate, estimate_performance, evaluate_champion
 from tasks.gate import gate_challenger
 from tasks.locks import model_lock
 from tasks.notification import notify
@@ -106,6 +106,10 @@ def _monitor(
         if estimate is not None:
             record["estimated_performance"] = estimate
         history = load_history(settings, config, mode, as_of)
+        if champion is not None and estimate is not None:
+            estimate["earlier"] = _check_earlier_estimate(
+                settings, config, champion, history, as_of
+            )
         inputs = policy_inputs(
             config, run, window, validation, drift, champion, metric_now, history, force_retrain
         )
@@ -183,6 +187,23 @@ def _retrain(
     if promote:
         promote_challenger(settings, config, version, expected, why)
         record.update(promoted=True, promoted_version=version)
+
+
+def _check_earlier_estimate(
+    settings: Settings,
+    config: ModelConfig,
+    champion: ChampionState,
+    history: list[dict[str, Any]],
+    as_of: date,
+) -> dict[str, Any] | None:
+    """The newest earlier estimate of this champion whose labels have matured, lined up with
+    the metric those days realised (their rows read again: a weekly window no longer holds them)."""
+    delay = config.windows.label_delay_days
+    earlier = earlier_estimate(history, champion.champion.version, as_of, delay)
+    if earlier is None:
+        return None
+    days = load_window(settings, config, estimate_days(earlier), as_of)
+    return check_estimate(config, days, champion, earlier)
 
 
 def _close(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
 from retrain.config import ModelConfig, Task
+from retrain.data import Window
 from retrain.policy import PolicyInputs
 from retrain.training import features, label_cutoff, matured
 
@@ -202,6 +203,46 @@ def with_estimate(inputs: PolicyInputs, estimate: dict[str, Any] | None) -> Poli
         estimated_metric=estimate.get("value"),
         estimated_standard_error=estimate.get("standard_error"),
     )
+
+
+def earlier_estimate(
+    history: list[dict[str, Any]], champion_version: str | None, as_of: date, delay_days: int
+) -> dict[str, Any] | None:
+    """The newest earlier estimate of this champion whose days have all matured by `as_of`,
+    with the window it was made in: the one to line up with its realised metric now."""
+    due = (as_of - timedelta(days=delay_days)).isoformat()
+    for record in reversed(history):
+        estimate = record.get("estimated_performance") or {}
+        version = (record.get("champion") or {}).get("version")
+        if estimate.get("value") is None or not estimate.get("days") or version is None:
+            continue
+        if str(version) == str(champion_version) and max(estimate["days"]) < due:
+            return {**estimate, "as_of": record.get("as_of")}
+    return None
+
+
+def estimate_days(estimate: dict[str, Any]) -> Window:
+    """The days an estimate covered, as a window to load."""
+    days = [date.fromisoformat(d) for d in estimate["days"]]
+    return Window(min(days), max(days) + timedelta(days=1))
+
+
+def lined_up(estimate: dict[str, Any], realised: float | None, rows: int) -> dict[str, Any]:
+    """An earlier estimate beside the metric its rows realised once their labels matured."""
+    value, se = estimate["value"], estimate.get("standard_error")
+    gap = None
+    if realised is not None and se:
+        gap = round((value - realised) / se, 3)
+    return {
+        "as_of": estimate.get("as_of"),
+        "days": estimate["days"],
+        "metric": estimate.get("metric"),
+        "estimated": value,
+        "standard_error": se,
+        "realised": realised,
+        "rows": rows,
+        "gap_in_standard_errors": gap,
+    }
 
 
 def _span(rows: pd.DataFrame, config: ModelConfig) -> dict[str, Any]:

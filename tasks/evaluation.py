@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from retrain.config import ModelConfig
 from retrain.data import LoadedWindow
-from retrain.estimate import window_estimate
+from retrain.estimate import lined_up, window_estimate
 from retrain.loop import ChampionState
 from retrain.training import evaluate, matured
 
@@ -63,3 +63,22 @@ def estimate_performance(
             estimate["standard_error"],
         )
     return estimate
+
+
+@task(cache_policy=NO_CACHE)
+def check_estimate(
+    config: ModelConfig, days: LoadedWindow, champion: ChampionState, estimate: dict[str, Any]
+) -> dict[str, Any]:
+    """An earlier window's estimate beside the champion's realised metric on the same days."""
+    rows = matured(days.frame, config)
+    realised = None
+    if not rows.empty:
+        try:
+            realised = evaluate(champion.model, rows, config)
+        except ValueError as exc:
+            get_run_logger().warning("earlier estimate not checked: %s", exc)
+    checked = lined_up(estimate, realised, len(rows))
+    get_run_logger().info(
+        "estimate of the window ending %s, now realised: %s", estimate.get("as_of"), checked
+    )
+    return checked

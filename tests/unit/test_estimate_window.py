@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
+import pytest
 from sklearn.pipeline import Pipeline
 
 from retrain.config import ModelConfig, parse_config
-from retrain.estimate import window_estimate, with_estimate
+from retrain.data import Window
+from retrain.estimate import (
+    earlier_estimate,
+    estimate_days,
+    lined_up,
+    window_estimate,
+    with_estimate,
+)
 from retrain.metrics import roc_auc
 from retrain.policy import decide
 from retrain.reporting import markdown
@@ -119,3 +128,54 @@ def test_the_estimate_reaches_the_policy_and_the_summary() -> None:
     text = markdown(record, {})
     assert f"{value:.4f} ± {se:.4f}" in text and estimate["days"][0] in text
     assert "estimated (CBPE) on 300 rows" in text
+
+
+def _record(as_of: str, version: str, days: list[str], value: float | None = 0.8) -> dict[str, Any]:
+    return {
+        "as_of": as_of,
+        "champion": {"version": version},
+        "estimated_performance": {
+            "metric": "roc_auc",
+            "value": value,
+            "standard_error": 0.02,
+            "days": days,
+        },
+    }
+
+
+def test_earlier_estimate_is_the_newest_matured_one_of_this_champion() -> None:
+    history = [
+        _record("2024-03-04", "3", ["2024-03-03"]),
+        _record("2024-03-11", "3", ["2024-03-10"]),
+        _record("2024-03-12", "4", ["2024-03-11"]),  # another champion: not comparable
+        _record("2024-03-13", "3", ["2024-03-12"], value=None),  # nothing was estimated
+        _record("2024-03-14", "3", ["2024-03-13"]),  # not matured by Mar 14 with a 1-day delay
+    ]
+    found = earlier_estimate(history, "3", date(2024, 3, 14), 1)
+    assert found is not None and (found["as_of"], found["days"]) == ("2024-03-11", ["2024-03-10"])
+    assert estimate_days(found) == Window(date(2024, 3, 10), date(2024, 3, 11))
+    assert earlier_estimate(history, "5", date(2024, 3, 14), 1) is None
+    assert earlier_estimate([], "3", date(2024, 3, 14), 1) is None
+    # with the delay the Mar 13 estimate matures on Mar 15
+    later = earlier_estimate(history, "3", date(2024, 3, 15), 1)
+    assert later is not None and later["as_of"] == "2024-03-14"
+
+
+def test_lined_up_estimate_and_realised_metric_in_the_summary() -> None:
+    estimate = {**_record("2024-03-11", "3", ["2024-03-10"])["estimated_performance"]}
+    checked = lined_up({**estimate, "as_of": "2024-03-11"}, 0.76, 290)
+    assert checked["gap_in_standard_errors"] == pytest.approx(2.0)
+    assert (checked["estimated"], checked["realised"], checked["rows"]) == (0.8, 0.76, 290)
+    assert lined_up({**estimate, "as_of": "2024-03-11"}, None, 0)["gap_in_standard_errors"] is None
+    record = {
+        "model": "cbpe",
+        "as_of": "2024-03-18",
+        "mode": "auto",
+        "metric": "roc_auc",
+        "decision": {"action": "keep", "reasons": ["stable"]},
+        "champion": {"version": "3", "metric_now": 0.8},
+        "estimated_performance": {**estimate, "days": ["2024-03-17"], "earlier": checked},
+    }
+    text = markdown(record, {})
+    assert "estimated in the window ending 2024-03-11" in text
+    assert "0.8000 ± 0.0200 estimated, 0.7600 realised (2.0000 SE)" in text
