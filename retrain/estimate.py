@@ -38,7 +38,7 @@ CALIBRATION_RESAMPLES = 50  # bootstrap refits of the calibration
 
 @dataclass(frozen=True)
 class Estimate:
-    """The estimated metrics of unlabelled rows, the configured one's standard error, and sizes."""
+    """The estimated metrics of unlabelled rows, their standard errors, and the sizes."""
 
     metric: str
     value: float
@@ -46,6 +46,7 @@ class Estimate:
     rows: int
     calibration_rows: int
     metrics: dict[str, float]
+    standard_errors: dict[str, float]
 
     def bound(self, higher_is_better: bool, z: float = 2.0) -> float:
         """The optimistic end of the estimate: value + z SE (or - z SE for an error metric)."""
@@ -131,22 +132,27 @@ def cbpe(
     proba = calibrate(ref_s, ref_y).predict(s)
     metrics = estimate_metrics(proba, s, pred)
     rng = np.random.default_rng(seed)
-    label_sd = _nanstd(_realised_draws(proba, s, pred, metric, rng))
-    refits = []
+    label_draws = _realised_draws(proba, s, pred, rng)
+    refits: dict[str, list[float]] = {name: [] for name in ESTIMATED_METRICS}
     for _ in range(CALIBRATION_RESAMPLES):
         rows = rng.integers(0, ref_s.size, ref_s.size)
         if np.unique(ref_y[rows]).size < 2:
             continue
-        p = calibrate(ref_s[rows], ref_y[rows]).predict(s)
-        refits.append(estimate_metrics(p, s, pred)[metric])
-    calibration_sd = _nanstd(np.asarray(refits))
+        refit = estimate_metrics(calibrate(ref_s[rows], ref_y[rows]).predict(s), s, pred)
+        for name in ESTIMATED_METRICS:
+            refits[name].append(refit[name])
+    errors = {
+        name: math.sqrt(_nanstd(label_draws[name]) ** 2 + _nanstd(np.asarray(refits[name])) ** 2)
+        for name in ESTIMATED_METRICS
+    }
     return Estimate(
         metric=metric,
         value=metrics[metric],
-        standard_error=math.sqrt(label_sd**2 + calibration_sd**2),
+        standard_error=errors[metric],
         rows=int(s.size),
         calibration_rows=int(ref_s.size),
         metrics=metrics,
+        standard_errors=errors,
     )
 
 
@@ -190,6 +196,7 @@ def window_estimate(
         "value": _finite(est.value),
         "standard_error": _finite(est.standard_error),
         "metrics": {k: _finite(v) for k, v in est.metrics.items()},
+        "standard_errors": {k: _finite(v) for k, v in est.standard_errors.items()},
         "method": "CBPE: isotonic calibration on the matured rows; SE from label draws "
         f"({LABEL_DRAWS}) and calibration bootstrap ({CALIBRATION_RESAMPLES})",
     }
@@ -259,25 +266,25 @@ def _finite(value: float) -> float | None:
 
 
 def _realised_draws(
-    proba: np.ndarray, score: np.ndarray, predicted: np.ndarray, metric: str, rng: Any
-) -> np.ndarray:
-    """The realised metric under LABEL_DRAWS label vectors drawn from the calibrated p."""
-    labels = rng.random((LABEL_DRAWS, proba.size)) < proba
-    if metric == "roc_auc":
-        ranks = _average_ranks(score)
-        n_pos = labels.sum(axis=1).astype(np.float64)
-        n_neg = proba.size - n_pos
-        rank_sum = labels.astype(np.float64) @ ranks
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.asarray((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-    pos = predicted.astype(np.float64)
-    tp = labels.astype(np.float64) @ pos
-    fp = pos.sum() - tp
-    fn = labels.sum(axis=1) - tp
-    tn = proba.size - tp - fp - fn
-    return np.array(
-        [confusion_metrics(*cells)[metric] for cells in zip(tp, fp, fn, tn, strict=True)]
-    )
+    proba: np.ndarray, score: np.ndarray, predicted: np.ndarray, rng: Any
+) -> dict[str, np.ndarray]:
+    """Every metric as realised under LABEL_DRAWS label vectors drawn from the calibrated p."""
+    labels = (rng.random((LABEL_DRAWS, proba.size)) < proba).astype(np.float64)
+    n_pos = labels.sum(axis=1)
+    n_neg = proba.size - n_pos
+    tp = labels @ predicted.astype(np.float64)
+    fp = predicted.sum() - tp
+    fn = n_pos - tp
+    tn = n_neg - fp
+    rank_sum = labels @ _average_ranks(score)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "accuracy": (tp + tn) / proba.size,
+            "precision": np.where(tp + fp > 0, tp / (tp + fp), np.nan),
+            "recall": np.where(n_pos > 0, tp / n_pos, np.nan),
+            "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan),
+            "roc_auc": (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg),
+        }
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
