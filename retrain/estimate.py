@@ -83,11 +83,13 @@ def confusion_metrics(tp: float, fp: float, fn: float, tn: float) -> dict[str, f
     }
 
 
-def expected_roc_auc(proba: np.ndarray, score: np.ndarray) -> float:
+def expected_roc_auc(
+    proba: np.ndarray, score: np.ndarray, order: np.ndarray | None = None
+) -> float:
     """Area under the expected ROC curve: at each distinct score threshold, expected TPR and
     FPR from the calibrated probabilities of the rows at or above it (trapezoids, ties as one)."""
     p, s = np.asarray(proba, dtype=np.float64), np.asarray(score, dtype=np.float64)
-    order = np.argsort(-s, kind="stable")
+    order = np.argsort(-s, kind="stable") if order is None else order  # rows, highest score first
     p, s = p[order], s[order]
     last_of_tie = np.r_[s[1:] != s[:-1], True]
     tp, fp = np.cumsum(p)[last_of_tie], np.cumsum(1 - p)[last_of_tie]
@@ -98,11 +100,11 @@ def expected_roc_auc(proba: np.ndarray, score: np.ndarray) -> float:
 
 
 def estimate_metrics(
-    proba: np.ndarray, score: np.ndarray, predicted: np.ndarray
+    proba: np.ndarray, score: np.ndarray, predicted: np.ndarray, order: np.ndarray | None = None
 ) -> dict[str, float]:
     """Every estimated metric from calibrated probabilities, served scores and predicted classes."""
     out = confusion_metrics(*expected_confusion(proba, predicted))
-    out["roc_auc"] = expected_roc_auc(proba, score)
+    out["roc_auc"] = expected_roc_auc(proba, score, order)
     return out
 
 
@@ -130,7 +132,8 @@ def cbpe(
     if s.size == 0:
         raise ValueError("no unlabelled rows to estimate on")
     proba = calibrate(ref_s, ref_y).predict(s)
-    metrics = estimate_metrics(proba, s, pred)
+    order = np.argsort(-s, kind="stable")  # sorted once for every refit below
+    metrics = estimate_metrics(proba, s, pred, order)
     rng = np.random.default_rng(seed)
     label_draws = _realised_draws(proba, s, pred, rng)
     refits: dict[str, list[float]] = {name: [] for name in ESTIMATED_METRICS}
@@ -138,7 +141,7 @@ def cbpe(
         rows = rng.integers(0, ref_s.size, ref_s.size)
         if np.unique(ref_y[rows]).size < 2:
             continue
-        refit = estimate_metrics(calibrate(ref_s[rows], ref_y[rows]).predict(s), s, pred)
+        refit = estimate_metrics(calibrate(ref_s[rows], ref_y[rows]).predict(s), s, pred, order)
         for name in ESTIMATED_METRICS:
             refits[name].append(refit[name])
     errors = {
@@ -268,15 +271,21 @@ def _finite(value: float) -> float | None:
 def _realised_draws(
     proba: np.ndarray, score: np.ndarray, predicted: np.ndarray, rng: Any
 ) -> dict[str, np.ndarray]:
-    """Every metric as realised under LABEL_DRAWS label vectors drawn from the calibrated p."""
-    labels = (rng.random((LABEL_DRAWS, proba.size)) < proba).astype(np.float64)
-    n_pos = labels.sum(axis=1)
+    """Every metric as realised under LABEL_DRAWS label vectors drawn from the calibrated p,
+    drawn in blocks of at most ~2 million cells so a big window stays within memory."""
+    ranks, positive = _average_ranks(score), predicted.astype(np.float64)
+    block = max(1, min(LABEL_DRAWS, 2_000_000 // proba.size))
+    n_pos, tp, rank_sum = (np.empty(LABEL_DRAWS) for _ in range(3))
+    for start in range(0, LABEL_DRAWS, block):
+        stop = min(start + block, LABEL_DRAWS)
+        labels = (rng.random((stop - start, proba.size)) < proba).astype(np.float64)
+        n_pos[start:stop] = labels.sum(axis=1)
+        tp[start:stop] = labels @ positive
+        rank_sum[start:stop] = labels @ ranks
     n_neg = proba.size - n_pos
-    tp = labels @ predicted.astype(np.float64)
     fp = predicted.sum() - tp
     fn = n_pos - tp
     tn = n_neg - fp
-    rank_sum = labels @ _average_ranks(score)
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
             "accuracy": (tp + tn) / proba.size,
