@@ -66,6 +66,19 @@ def test_expected_roc_auc_by_hand() -> None:
     assert tied == pytest.approx(fpr * tpr / 2 + (1 - fpr) * (tpr + 1) / 2)
 
 
+def test_expected_roc_auc_is_the_expected_share_of_correctly_ordered_pairs() -> None:
+    """On 300 rows with distinct scores the curve's area equals the pairwise form: for every
+    pair (i ranked above j) p_i (1 - p_j), plus half of p_i (1 - p_i) for each row, over the
+    expected positives times the expected negatives."""
+    rng = np.random.default_rng(2)
+    proba = rng.random(300)
+    above = proba[:, None] > proba[None, :]
+    pairs = (proba[:, None] * (1 - proba[None, :]))[above].sum()
+    pairs += 0.5 * (proba * (1 - proba)).sum()
+    want = pairs / (proba.sum() * (1 - proba).sum())
+    assert expected_roc_auc(proba, proba) == pytest.approx(want, rel=1e-12)
+
+
 def test_certain_probabilities_reproduce_the_realised_metrics() -> None:
     # With p in {0, 1} the expectation is the realised confusion matrix and ROC AUC.
     rng = np.random.default_rng(3)
