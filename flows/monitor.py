@@ -33,6 +33,7 @@ from tasks.drift import measure_drift
 from tasks.evaluation import check_estimate, estimate_performance, evaluate_champion
 from tasks.gate import gate_challenger
 from tasks.locks import model_lock
+from tasks.monitoring import compute_monitoring, log_monitoring_history
 from tasks.notification import notify
 from tasks.policy import decide_action
 from tasks.prometheus import push_run_outcome, push_window_metrics
@@ -96,8 +97,15 @@ def _monitor(
         if champion is not None and validation.valid and len(window.frame):
             drift, links = measure_drift(settings, config, run, window, champion)
             record["drift"] = drift.to_dict()
+        monitoring = None
+        if validation.valid and len(window.frame):
+            monitoring = compute_monitoring(settings, config, window, champion, drift)
+            record["monitoring"] = monitoring.to_dict()
+            log_monitoring_history(settings, run, monitoring)
         metric_now, metric_error = (
-            evaluate_champion(config, window, champion) if validation.valid else (None, None)
+            evaluate_champion(config, window, champion, monitoring)
+            if validation.valid
+            else (None, None)
         )
         record["champion"] = champion_summary(champion, metric_now, metric_error)
         estimate = (

@@ -76,7 +76,18 @@ class Columns(_Strict):
     numeric: list[str] = Field(default_factory=list)
     categorical: list[str] = Field(default_factory=list)
     label: str
-    prediction: str | None = None
+    prediction: str | None = Field(
+        default=None,
+        description="The prediction production served (optional): monitored for drift and for "
+        "agreement with the champion's re-prediction.",
+    )
+    latency_ms: str | None = Field(
+        default=None, description="Serving latency of each row in milliseconds (optional)."
+    )
+    error: str | None = Field(
+        default=None,
+        description="Whether serving the row failed (optional; true/1 = error, null = unknown).",
+    )
     segment: str | None = Field(
         default=None,
         description="A categorical feature whose values the gate checks one by one "
@@ -87,13 +98,16 @@ class Columns(_Strict):
     def features(self) -> list[str]:
         return [*self.numeric, *self.categorical]
 
+    @property
+    def optional(self) -> list[str]:
+        """The optional serving columns the config names: prediction, latency, error."""
+        return [c for c in (self.prediction, self.latency_ms, self.error) if c]
+
     @model_validator(mode="after")
     def _distinct(self) -> Columns:
         if not self.features:
             raise ValueError("at least one numeric or categorical feature is required")
-        named = [self.id, self.timestamp, self.label, *self.features]
-        if self.prediction:
-            named.append(self.prediction)
+        named = [self.id, self.timestamp, self.label, *self.features, *self.optional]
         dupes = sorted({c for c in named if named.count(c) > 1})
         if dupes:
             raise ValueError(f"columns used twice: {dupes}")

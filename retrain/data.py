@@ -138,8 +138,7 @@ def missing_buckets(s3: Any, buckets: list[str]) -> list[str]:
 
 
 def _wanted_columns(columns: Columns) -> list[str]:
-    wanted = [columns.id, columns.timestamp, *columns.features, columns.label]
-    return [*wanted, columns.prediction] if columns.prediction else wanted
+    return [columns.id, columns.timestamp, *columns.features, columns.label, *columns.optional]
 
 
 def _get_bytes(s3: Any, bucket: str, key: str) -> bytes:

@@ -51,6 +51,7 @@ __all__ = [
     "ColumnDrift",
     "DriftReports",
     "DriftSummary",
+    "column_drift",
     "run_drift",
 ]
 ALL_NULL = "all_null"
@@ -224,6 +225,20 @@ def _plans(
 def _from_stats(plan: Plan) -> bool:
     methods = NUMERIC_FROM_STATS if plan.stat_kind == "numeric" else CATEGORICAL_FROM_STATS
     return plan.method in methods
+
+
+def column_drift(
+    column: str,
+    role: str,
+    reference: ColumnStats,
+    current: pd.Series,
+    thresholds: DriftThresholds,
+) -> ColumnDrift | None:
+    """One more column's drift against reference statistics, judged as the prediction is (the
+    served prediction against the champion's training predictions, say); None when its method
+    needs raw values, ValueError when the two sides are not the same kind of values."""
+    plan = _role_plan(column, role, _stat_kind(reference, current), thresholds)
+    return _measure(plan, reference, current)
 
 
 def run_drift(

@@ -22,6 +22,7 @@ MAX_ATOMS = 2000  # numeric columns with at most this many distinct values are s
 TOP_K = 1000  # categorical values kept by name; the rarer ones are pooled into OTHER
 OTHER = "__other__"
 PREDICTION = "__prediction__"
+SCORE = "__score__"  # a classifier's positive-class probability, when PREDICTION holds classes
 
 Frame: TypeAlias = pd.DataFrame | Mapping[str, pd.Series]
 

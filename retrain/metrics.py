@@ -37,6 +37,69 @@ def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     return score("roc_auc", y_true, y_score)
 
 
+def precision(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Share of predicted positives that are positive; undefined with no predicted positive."""
+    tp, fp, _ = _confusion(y_true, y_pred)
+    if tp + fp == 0:
+        raise ValueError("precision is undefined: no row is predicted positive")
+    return tp / (tp + fp)
+
+
+def recall(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Share of positives predicted positive; undefined with no positive row."""
+    tp, _, fn = _confusion(y_true, y_pred)
+    if tp + fn == 0:
+        raise ValueError("recall is undefined: no positive row")
+    return tp / (tp + fn)
+
+
+def log_loss(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Mean binary cross-entropy of positive-class probabilities (clipped as sklearn does)."""
+    positive, p = _binary_probabilities(y_true, y_score)
+    eps = np.finfo(np.float64).eps
+    p = np.clip(p, eps, 1 - eps)
+    return float(-np.mean(np.where(positive, np.log(p), np.log1p(-p))))
+
+
+def brier(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Mean squared error of positive-class probabilities against 0/1 outcomes."""
+    positive, p = _binary_probabilities(y_true, y_score)
+    return float(np.mean((p - positive) ** 2))
+
+
+def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Coefficient of determination; undefined when the target is constant."""
+    y, pred = (_as_float(v) for v in _pair(y_true, y_pred))
+    total = float(np.sum((y - y.mean()) ** 2))
+    if total == 0.0:
+        raise ValueError("r2 is undefined: the target is constant")
+    return 1.0 - float(np.sum((y - pred) ** 2)) / total
+
+
+def mape(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean absolute percentage error as a fraction; undefined when a target is zero."""
+    y, pred = (_as_float(v) for v in _pair(y_true, y_pred))
+    zeros = int(np.count_nonzero(y == 0))
+    if zeros:
+        raise ValueError(f"mape is undefined: {zeros} of {y.size} targets are zero")
+    return float(np.mean(np.abs((pred - y) / y)))
+
+
+def _confusion(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[int, int, int]:
+    """True positives, false positives, false negatives of 0/1 labels and predictions."""
+    y, pred = (_f1_labels(v) for v in _pair(y_true, y_pred))
+    tp = int(np.count_nonzero(y & pred))
+    return tp, int(np.count_nonzero(~y & pred)), int(np.count_nonzero(y & ~pred))
+
+
+def _binary_probabilities(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y, p = _pair(y_true, y_score)
+    p = _as_float(p)
+    if ((p < 0) | (p > 1)).any():
+        raise ValueError("probabilities must lie in [0, 1]")
+    return _f1_labels(y).astype(np.float64), p
+
+
 def resample_scorer(
     metric: str, y_true: np.ndarray, y_pred: np.ndarray
 ) -> Callable[[np.ndarray], np.ndarray]:
@@ -127,7 +190,7 @@ def _positive_class(y_true: np.ndarray) -> np.ndarray:
 
 def _f1_labels(y: np.ndarray) -> np.ndarray:
     if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
-        raise ValueError("f1 needs binary labels coded 0/1 (or False/True), 1 being positive")
+        raise ValueError("needs binary labels coded 0/1 (or False/True), 1 being positive")
     return y.astype(bool)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
     from mlflow import MlflowClient
 
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "_operator.")
@@ -37,8 +38,17 @@ def outside_allow_list(types: list[str]) -> list[str]:
     return [t for t in types if not (t.startswith(TRUSTED_PREFIXES) or t in TRUSTED_EXACT)]
 
 
-def log_sklearn_model(client: MlflowClient, run_id: str, model: Any, path: str = "model") -> str:
-    """Save a fitted estimator with skops (no pickle) into a run's artifacts; returns its URI."""
+def log_sklearn_model(
+    client: MlflowClient,
+    run_id: str,
+    model: Any,
+    path: str = "model",
+    input_example: pd.DataFrame | None = None,
+) -> str:
+    """Save a fitted estimator with skops (no pickle) into a run's artifacts; returns its URI.
+
+    With an input example (a few rows of features), the model also carries it and the
+    signature inferred from it and the model's predictions on it."""
     import mlflow.sklearn
     import skops.io
 
@@ -54,9 +64,22 @@ def log_sklearn_model(client: MlflowClient, run_id: str, model: Any, path: str =
             serialization_format="skops",
             skops_trusted_types=types,
             pip_requirements=_requirements(),
+            signature=None if input_example is None else model_signature(model, input_example),
+            input_example=input_example,
         )
         client.log_artifacts(run_id, str(local), path)
     return f"runs:/{run_id}/{path}"
+
+
+def model_signature(model: Any, example: pd.DataFrame) -> Any:
+    """The signature inferred from the example and the model's predictions on it, every input
+    column required (the pipeline needs them all; a null value is imputed, not a missing column)."""
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types.schema import ColSpec, Schema
+
+    inferred = infer_signature(example, model.predict(example))
+    columns: list[Any] = [ColSpec(c.type, c.name, required=True) for c in inferred.inputs.inputs]
+    return ModelSignature(inputs=Schema(columns), outputs=inferred.outputs)
 
 
 def _requirements() -> list[str]:

@@ -9,12 +9,13 @@ share in place (the `version` label says which champion it was measured on).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from retrain.config import ModelConfig
+from retrain.monitoring import flat_metrics
 from retrain.policy import Action
 
 JOB = "retrain_loop"
@@ -65,17 +66,6 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def numeric_fields(section: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, float]]:
-    """Every finite numeric leaf of a (nested) mapping, keyed by its dotted path; lists, text,
-    booleans and nulls are left out."""
-    for key, value in section.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            yield from numeric_fields(value, f"{path}.")
-        elif (number := _number(value)) is not None:
-            yield path, number
-
-
 def record_version(record: Any) -> str | None:
     """The champion version a flow run's returned record names, if it is a record."""
     if not isinstance(record, Mapping):
@@ -98,10 +88,8 @@ def window_samples(record: Mapping[str, Any], config: ModelConfig) -> list[Sampl
             out.append(Sample(name, {**labels, **extra}, number))
 
     add("retrain_window_metric", champion.get("metric_now"), metric=metric)
-    seen = {metric}
-    for field, value in numeric_fields(record.get("monitoring") or {}):
-        if field not in seen:
-            seen.add(field)
+    for field, value in flat_metrics(record.get("monitoring") or {}).items():
+        if field != f"quality/{metric}":  # that one is metric_now, exported above
             add("retrain_window_metric", value, metric=field)
     gate = record.get("gate") or {}
     add("retrain_champion_metric", gate.get("champion_score"), metric=metric)

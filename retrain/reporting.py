@@ -126,6 +126,9 @@ def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
     lines = [f"# {md(headline(record))}", ""]
     if record.get("attention"):
         lines += [f"**Needs attention:** {md(record['attention'])}", ""]
+    mismatch = served_mismatch(record)
+    if mismatch:
+        lines += [f"**Served predictions disagree with the champion:** {md(mismatch)}", ""]
     window = record.get("window", {})
     lines += [
         "| window | rows | labelled (matured) | days missing |",
@@ -212,6 +215,8 @@ def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
             for c in training["candidates"]
         ]
         lines.append("")
+    if record.get("monitoring"):
+        lines += ["", "## Monitoring", "", *monitoring_lines(record["monitoring"])]
     if record.get("error"):
         lines += ["", f"Error: {md(record['error'])}"]
     lines += ["", "## Links", ""]
@@ -262,3 +267,67 @@ def target_drift_line(drift: dict[str, Any]) -> str:
         f"Target drift ({md(target.get('column'))}): {verdict}, {md(target.get('method'))} "
         f"{_fmt(target.get('score'))} against threshold {_fmt(target.get('threshold'))}."
     )
+
+
+def served_mismatch(record: dict[str, Any]) -> str | None:
+    """Why production seems to serve another model than the champion, or None."""
+    served = (((record.get("monitoring") or {}).get("predictions") or {}).get("served")) or {}
+    if not served.get("mismatch"):
+        return None
+    return (
+        f"{served['column']} agrees with the champion's re-prediction on "
+        f"{served['agreement']:.1%} of {served['rows']} rows; production may serve another model"
+    )
+
+
+def _named(values: dict[str, Any]) -> str:
+    return ", ".join(f"{md(k)} {_fmt(v)}" for k, v in values.items()) or "-"
+
+
+def monitoring_lines(m: dict[str, Any]) -> list[str]:
+    """The monitoring section of the summary: a line each for quality, predictions, the served
+    prediction, inputs and traffic (the numbers are in the record and the MLflow history)."""
+    lines: list[str] = []
+    quality = m.get("quality")
+    if quality:
+        undefined = "; ".join(f"{k}: {v}" for k, v in quality["undefined"].items())
+        lines.append(
+            f"- Quality on {quality['rows']} matured rows: {_named(quality['metrics'])}"
+            + (f" (undefined: {md(undefined)})" if undefined else "")
+        )
+    p = m.get("predictions")
+    if p:
+        q = p.get("quantiles") or {}
+        drift = p.get("drift") or {}
+        lines.append(
+            f"- Predictions ({md(p['kind'])}): mean {_fmt(p['mean'])}, p05 {_fmt(q.get('0.05'))}, "
+            f"p50 {_fmt(q.get('0.5'))}, p95 {_fmt(q.get('0.95'))}; mean confidence "
+            f"{_fmt(p['mean_confidence'])}; positive rate {_fmt(p['positive_rate'])}; outside the "
+            f"training range {_fmt(p['outlier_share'])}; drift {md(drift.get('method', '-'))} "
+            f"{_fmt(drift.get('score'))} (drifted: {_fmt(drift.get('drifted'))})"
+        )
+        served = p.get("served")
+        if served:
+            sd = served.get("drift") or {}
+            lines.append(
+                f"- Served prediction {md(served['column'])}: agreement {_fmt(served['agreement'])}"
+                f" on {served['rows']} rows; drift {md(sd.get('method', '-'))} "
+                f"{_fmt(sd.get('score'))} (drifted: {_fmt(sd.get('drifted'))})"
+                + (f"; {md(served['drift_note'])}" if served.get("drift_note") else "")
+            )
+    inputs = m.get("inputs") or {}
+    missing = {k: v for k, v in (inputs.get("missing_share") or {}).items() if v}
+    new = {
+        k: v["share"] for k, v in (inputs.get("new_categories") or {}).items() if v and v["rows"]
+    }
+    lines.append(f"- Inputs: missing share {_named(missing)}; new categories (share) {_named(new)}")
+    t = m.get("traffic") or {}
+    latency = t.get("latency_ms") or {}
+    lines.append(
+        f"- Traffic: {t.get('rows')} rows, {_fmt(t.get('mean_rows_per_day'))} a day against "
+        f"{_fmt(t.get('expected_rows_per_day'))} expected (ratio {_fmt(t.get('volume_ratio'))}); "
+        f"days without rows: {md(', '.join(t.get('days_missing') or []) or 'none')}; latency ms "
+        f"{_named(latency)}; error rate {_fmt(t.get('error_rate'))}; "
+        f"{_fmt(t.get('rows_per_second'))} rows/s"
+    )
+    return lines

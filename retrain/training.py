@@ -18,6 +18,7 @@ from retrain.config import ModelConfig, Recipe, Task
 from retrain.metrics import prediction_for_metric, score
 
 MISSING = "__missing__"
+INPUT_EXAMPLE_ROWS = 5
 NATIVE_MAX_CATEGORIES = 250  # below HistGradientBoosting's 255 bins, missing and unknown kept apart
 
 
@@ -71,6 +72,12 @@ def features(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
 def target(frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
     y = frame[config.columns.label].to_numpy()
     return y.astype(int) if config.task is Task.classification else y.astype(float)
+
+
+def input_example(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
+    """The features of the first INPUT_EXAMPLE_ROWS rows: what a model version shows as its
+    input example (features only: no id, timestamp, label or served columns)."""
+    return features(frame.head(INPUT_EXAMPLE_ROWS), config).reset_index(drop=True)
 
 
 def build_pipeline(config: ModelConfig) -> Pipeline:
@@ -199,6 +206,16 @@ def fit_recipe(frame: pd.DataFrame, config: ModelConfig, recipe: Recipe, end: da
 def predict(model: Any, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
     """The model's output in the form the configured metric needs."""
     return prediction_for_metric(model, features(frame, config), config.metric)
+
+
+def training_scores(model: Any, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray | None:
+    """A classifier's positive-class probabilities when its metric scores classes (f1,
+    accuracy), so their range is kept with the version; None when predict already gives them."""
+    if config.task is not Task.classification or config.metric == "roc_auc":
+        return None
+    if not hasattr(model, "predict_proba"):
+        return None
+    return np.asarray(model.predict_proba(features(frame, config)))[:, -1]
 
 
 def evaluate(model: Any, frame: pd.DataFrame, config: ModelConfig) -> float:

@@ -111,15 +111,11 @@ def _check_columns(df: pd.DataFrame, columns: Columns) -> list[Problem]:
         for c in required
         if c not in df.columns
     ]
-    if columns.prediction and columns.prediction not in df.columns:
-        problems.append(
-            _problem(
-                "missing_column",
-                columns.prediction,
-                f"prediction column {columns.prediction!r} is absent; no prediction drift",
-                WARNING,
-            )
-        )
+    problems += [
+        _problem("missing_column", c, f"optional column {c!r} is absent; not monitored", WARNING)
+        for c in columns.optional
+        if c not in df.columns
+    ]
     problems += [
         _problem(
             "missing_column", c, f"required column {c!r} is absent from some files of the window"
@@ -127,7 +123,7 @@ def _check_columns(df: pd.DataFrame, columns: Columns) -> list[Problem]:
         for c in required
         if c in df.columns and c in df.attrs.get("missing_columns", ())
     ]
-    known = {*required, columns.prediction}
+    known = {*required, *columns.optional}
     # The loader keeps only configured columns and lists the files' other columns in attrs.
     extra = [*df.columns, *df.attrs.get("extra_columns", ())]
     problems += [

@@ -392,7 +392,8 @@ def prepare(settings: Settings, config: ModelConfig, s3: Any, timeout_s: float) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--timeout-minutes", type=float, default=45.0)
+    # one wait per flow run: the 43-week replay takes about 30 min on a quiet 2-core machine
+    parser.add_argument("--timeout-minutes", type=float, default=120.0)
     parser.add_argument("--skip-browser-check", action="store_true")
     args = parser.parse_args(argv)
     began = time.perf_counter()

@@ -12,14 +12,22 @@ from prefect.cache_policies import NO_CACHE
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
 from retrain.data import LoadedWindow
-from retrain.drift_stats import PREDICTION, ReferenceStats, compute_reference_stats
+from retrain.drift_stats import PREDICTION, SCORE, ReferenceStats, compute_reference_stats
 from retrain.errors import service_call
 from retrain.loop import ChampionState, RunInfo
 from retrain.model_io import log_sklearn_model
 from retrain.registry import log_reference
 from retrain.settings import Settings
 from retrain.tournament import Tournament, run_tournament
-from retrain.training import Fit, fit_recipe, predict, reference_sample, slices
+from retrain.training import (
+    Fit,
+    fit_recipe,
+    input_example,
+    predict,
+    reference_sample,
+    slices,
+    training_scores,
+)
 from retrain.validation import capture_schema
 
 
@@ -70,7 +78,12 @@ def _reference_stats(config: ModelConfig, fit: Fit) -> ReferenceStats:
     train, cols = fit.train, config.columns
     frame = {c: train[c] for c in (*cols.features, cols.label)}
     frame[PREDICTION] = pd.Series(predict(fit.model, train, config), index=train.index)
-    return compute_reference_stats(frame, cols.numeric, cols.categorical, [cols.label, PREDICTION])
+    extra = [cols.label, PREDICTION]
+    scores = training_scores(fit.model, train, config)
+    if scores is not None:  # the training range of the scores monitoring bins and bounds
+        frame[SCORE] = pd.Series(scores, index=train.index)
+        extra.append(SCORE)
+    return compute_reference_stats(frame, cols.numeric, cols.categorical, extra)
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
@@ -89,4 +102,6 @@ def log_challenger(
     client.log_metric(run.mlflow_run_id, f"challenger_holdout_{config.metric}", holdout_score)
     client.log_metric(run.mlflow_run_id, "challenger_fit_seconds", fit.seconds)
     with service_call("MLflow", "log model artifacts to run", run.mlflow_run_id):
-        return log_sklearn_model(client, run.mlflow_run_id, fit.model)
+        return log_sklearn_model(
+            client, run.mlflow_run_id, fit.model, input_example=input_example(fit.train, config)
+        )

@@ -36,7 +36,7 @@ from tests.helpers import (
 )
 from tests.integration.test_faults import assert_registry_consistent
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.serial]
 OUTAGE = 8.0  # seconds PostgreSQL stays dead
 
 

@@ -14,7 +14,7 @@ import pytest
 from benchmarks.load_benchmark import cleanup, make_fleet, run_load
 from retrain.settings import Settings
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.serial]
 RUNS = 12
 
 

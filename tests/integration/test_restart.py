@@ -22,7 +22,7 @@ from stack import cli, process, s3_snapshot
 from stack.base import stack_settings
 from tests.helpers import object_keys
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.serial]
 
 
 def _flow_run() -> Any:

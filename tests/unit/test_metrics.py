@@ -162,3 +162,29 @@ def test_prediction_for_roc_auc_needs_a_binary_classifier() -> None:
     model = LogisticRegression().fit(X, np.arange(90) % 3)
     with pytest.raises(ValueError, match="binary"):
         prediction_for_metric(model, X, "roc_auc")
+
+
+def test_monitoring_metrics_match_scikit_learn() -> None:
+    from sklearn.metrics import (
+        brier_score_loss,
+        log_loss,
+        mean_absolute_percentage_error,
+        precision_score,
+        r2_score,
+        recall_score,
+    )
+
+    from retrain import metrics
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 500)
+    p = np.clip(0.3 * y + 0.7 * rng.random(500), 0.0, 1.0)
+    p[:3] = (0.0, 1.0, 0.5)  # clipped like sklearn at the ends
+    c = (p > 0.5).astype(int)
+    assert metrics.precision(y, c) == pytest.approx(precision_score(y, c))
+    assert metrics.recall(y, c) == pytest.approx(recall_score(y, c))
+    assert metrics.log_loss(y, p) == pytest.approx(log_loss(y, p))
+    assert metrics.brier(y, p) == pytest.approx(brier_score_loss(y, p))
+    t, v = rng.normal(10, 2, 300), rng.normal(10, 2, 300)
+    assert metrics.r2(t, v) == pytest.approx(r2_score(t, v))
+    assert metrics.mape(t, v) == pytest.approx(mean_absolute_percentage_error(t, v))

@@ -70,28 +70,46 @@ def test_record_maps_to_labelled_samples() -> None:
     assert _get(samples, "retrain_expected_interval_seconds", model="m1") == 5 * 86400
 
 
-def test_every_numeric_field_of_a_monitoring_section_is_exported() -> None:
-    """The fields need no code of their own: nested paths are dotted, non-numbers left out,
-    and the config's metric is not exported twice."""
+def test_the_monitoring_section_is_exported_with_bounded_labels() -> None:
+    """The record's monitoring numbers become one series each, keyed like the MLflow history;
+    per-day counts, histograms, text and nulls give none, and the config's metric (already
+    `metric_now`) is not exported twice."""
     monitoring = {
-        "accuracy": 0.8,
-        "f1": 0.7,
-        "roc_auc": 0.99,  # the window's metric comes from the champion's score
-        "positive_rate": {"predicted": 0.3, "actual": 0.25},
-        "note": "text",
-        "flag": True,
-        "missing": None,
-        "quantiles": [0.1, 0.5],
-        "log_loss": float("nan"),
+        "quality": {
+            "rows": 900,
+            "metrics": {"roc_auc": 0.99, "f1": 0.7, "log_loss": float("nan"), "mape": None},
+            "undefined": {"mape": "no target"},
+        },
+        "predictions": {
+            "mean": 0.3,
+            "quantiles": {"0.05": 0.01, "0.5": 0.25, "0.95": 0.8},
+            "histogram": {"edges": [0.0, 0.5, 1.0], "counts": [600, 300]},
+            "drift": {"score": 0.04},
+            "served": {"agreement": 0.5, "drift": None},
+        },
+        "inputs": {"missing_share": {"dep_time": 0.02}, "new_categories": {"origin": None}},
+        "traffic": {
+            "rows": 900,
+            "rows_per_day": {"2013-03-04": 450, "2013-03-05": 450},
+            "days_missing": ["2013-03-06"],
+            "latency_ms": {"p99": 120.0},
+        },
     }
     samples = window_samples({**RECORD, "monitoring": monitoring}, _config())
     metrics = {s.labels["metric"]: s.value for s in samples if s.name == "retrain_window_metric"}
     assert metrics == {
         "roc_auc": 0.55,
-        "accuracy": 0.8,
-        "f1": 0.7,
-        "positive_rate.predicted": 0.3,
-        "positive_rate.actual": 0.25,
+        "quality/f1": 0.7,
+        "predictions/mean": 0.3,
+        "predictions/p05": 0.01,
+        "predictions/p50": 0.25,
+        "predictions/p95": 0.8,
+        "predictions/drift_score": 0.04,
+        "predictions/served_agreement": 0.5,
+        "inputs/missing_share/dep_time": 0.02,
+        "traffic/rows": 900.0,
+        "traffic/days_missing": 1.0,
+        "traffic/latency_p99_ms": 120.0,
     }
 
 

@@ -1,0 +1,60 @@
+"""Tasks that compute the window's monitoring metric set and add it to the MLflow history."""
+
+from __future__ import annotations
+
+from time import perf_counter
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from retrain.clients import mlflow_client
+from retrain.config import ModelConfig
+from retrain.data import LoadedWindow
+from retrain.drift import DriftSummary
+from retrain.errors import service_call
+from retrain.history import history_run, log_window, window_step
+from retrain.loop import ChampionState, RunInfo
+from retrain.monitoring import ChampionFacts, Monitoring, champion_outputs, monitor_window
+from retrain.registry import load_reference_stats
+from retrain.settings import Settings
+
+
+@task(retries=2, retry_delay_seconds=[5, 15], cache_policy=NO_CACHE)
+def compute_monitoring(
+    settings: Settings,
+    config: ModelConfig,
+    window: LoadedWindow,
+    champion: ChampionState | None,
+    drift: DriftSummary | None,
+) -> Monitoring:
+    """Quality, predictions, inputs and traffic of the window (one champion predict)."""
+    facts = None
+    if champion is not None:
+        with service_call("MLflow", "read reference statistics of run", champion.champion.run_id):
+            stats = load_reference_stats(mlflow_client(settings), champion.champion.run_id)
+        outputs = champion_outputs(champion.model, window.frame, config)
+        facts = ChampionFacts(outputs, champion.schema, champion.reference, stats)
+    began = perf_counter()
+    monitoring = monitor_window(window.frame, config, window.window.days(), facts, drift)
+    get_run_logger().info(
+        "monitoring metrics of %d rows in %.3f s (champion predict excluded)",
+        len(window.frame),
+        perf_counter() - began,
+    )
+    return monitoring
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+def log_monitoring_history(settings: Settings, run: RunInfo, monitoring: Monitoring) -> bool:
+    """Add the window to the model's monitoring run in MLflow; False when it is already there."""
+    client = mlflow_client(settings)
+    with service_call("MLflow", "log monitoring history of", run.model):
+        history = history_run(client, run.model, run.mode)
+        logged = log_window(client, history, run.as_of, monitoring.flat_metrics())
+    get_run_logger().info(
+        "monitoring history run %s, step %d: %s",
+        history,
+        window_step(run.as_of),
+        "logged" if logged else "already there, not logged again",
+    )
+    return logged
