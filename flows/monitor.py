@@ -12,6 +12,7 @@ from retrain.attention import (
     with_window_facts,
 )
 from retrain.config import Mode, ModelConfig, load_model_config
+from retrain.estimate import earlier_estimate, estimate_days, with_estimate
 from retrain.loop import (
     ChampionState,
     InvalidDataError,
@@ -30,7 +31,7 @@ from retrain.settings import Settings, get_settings
 from tasks.alerts import send_alerts
 from tasks.data import check_buckets, load_history, load_window, prefix_seen
 from tasks.drift import measure_drift
-from tasks.evaluation import evaluate_champion
+from tasks.evaluation import check_estimate, estimate_performance, evaluate_champion
 from tasks.evidently_ui import add_window_snapshot
 from tasks.gate import gate_challenger
 from tasks.locks import model_lock
@@ -109,7 +110,16 @@ def _monitor(
             else (None, None)
         )
         record["champion"] = champion_summary(champion, metric_now, metric_error)
+        estimate = (
+            estimate_performance(config, window, champion, as_of) if validation.valid else None
+        )
+        if estimate is not None:
+            record["estimated_performance"] = estimate
         history = load_history(settings, config, mode, as_of)
+        if champion is not None and estimate is not None:
+            estimate["earlier"] = _check_earlier_estimate(
+                settings, config, champion, history, as_of
+            )
         inputs = policy_inputs(
             config, run, window, validation, drift, champion, metric_now, history, force_retrain
         )
@@ -119,6 +129,7 @@ def _monitor(
             rows_past_delay=rows_past_label_delay(window.frame, config, as_of),
             drift=drift,
         )
+        inputs = with_estimate(inputs, estimate)
         decision = decide_action(inputs, config.thresholds)
         record["decision"] = decision.to_dict()
         if decision.retrain:
@@ -186,6 +197,23 @@ def _retrain(
     if promote:
         promote_challenger(settings, config, version, expected, why)
         record.update(promoted=True, promoted_version=version)
+
+
+def _check_earlier_estimate(
+    settings: Settings,
+    config: ModelConfig,
+    champion: ChampionState,
+    history: list[dict[str, Any]],
+    as_of: date,
+) -> dict[str, Any] | None:
+    """The newest earlier estimate of this champion whose labels have matured, lined up with
+    the metric those days realised (their rows read again: a weekly window no longer holds them)."""
+    delay = config.windows.label_delay_days
+    earlier = earlier_estimate(history, champion.champion.version, as_of, delay)
+    if earlier is None:
+        return None
+    days = load_window(settings, config, estimate_days(earlier), as_of)
+    return check_estimate(config, days, champion, earlier)
 
 
 def _close(

@@ -274,6 +274,12 @@ class Thresholds(_Strict):
     absolute_floor: float | None = Field(
         default=None, description="Challenger must score at least (or at most, for errors) this."
     )
+    estimated_floor: float | None = Field(
+        default=None,
+        description="Retrain when even the optimistic end (value + 2 SE; - 2 SE for an error "
+        "metric) of the champion's estimated metric on rows whose labels are not yet due (CBPE, "
+        "classification) is past this floor; off when unset. Cooldown applies.",
+    )
     min_labelled_rows: int = Field(default=200, ge=1)
     min_rows: int = Field(default=100, ge=1, description="Fewer rows in a window is invalid data.")
     max_null_rate: float = Field(default=0.5, ge=0, le=1)

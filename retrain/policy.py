@@ -33,6 +33,7 @@ class Reason(StrEnum):
     no_partitions = "no_partitions"  # the data prefix has no dt= partition at all (a typo?)
     labels_missing = "labels_missing"  # labels null on rows older than the label delay
     target_drift = "target_drift"
+    estimated_below_floor = "estimated_below_floor"  # CBPE estimate, error included, past the floor
 
 
 # Skips that mean something upstream is broken: the run records them, then fails visibly.
@@ -59,6 +60,8 @@ class PolicyInputs:
     prefix_seen: bool = True  # the data prefix has at least one partition, on any day
     rows_past_label_delay: int | None = None  # rows whose labels should have arrived by as_of
     target_drift: bool = False  # the label's distribution drifted from the reference
+    estimated_metric: float | None = None  # CBPE on rows whose labels are not yet due
+    estimated_standard_error: float | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,14 @@ def below_floor(value: float | None, floor: float | None, higher_is_better: bool
     if value is None or floor is None or not math.isfinite(value):
         return False
     return value < floor if higher_is_better else value > floor
+
+
+def estimated_bound(inputs: PolicyInputs, z: float = 2.0) -> float | None:
+    """The optimistic end of the estimated metric (value + z SE, or - z SE for an error)."""
+    value, se = inputs.estimated_metric, inputs.estimated_standard_error
+    if value is None or se is None or not (math.isfinite(value) and math.isfinite(se)):
+        return None
+    return value + z * se if inputs.higher_is_better else value - z * se
 
 
 def performance_drop(inputs: PolicyInputs) -> float | None:
@@ -169,6 +180,8 @@ def _triggers(details: dict[str, Any], thresholds: Thresholds) -> tuple[Reason, 
         triggers.append(Reason.stale_model)
     if thresholds.drift.target_drift_trigger and details["target_drift"]:
         triggers.append(Reason.target_drift)
+    if details["estimated_below_floor"]:
+        triggers.append(Reason.estimated_below_floor)
     return tuple(triggers)
 
 
@@ -176,6 +189,7 @@ def _details(inputs: PolicyInputs, thresholds: Thresholds) -> dict[str, Any]:
     k, n = thresholds.drift.persistence_k, thresholds.drift.persistence_n
     recent = (*inputs.drift_history, inputs.dataset_drift)[-n:]
     last = inputs.last_promotion
+    bound = estimated_bound(inputs)
     return {
         "as_of": inputs.as_of.isoformat(),
         "rows": inputs.rows,
@@ -208,6 +222,13 @@ def _details(inputs: PolicyInputs, thresholds: Thresholds) -> dict[str, Any]:
         "rows_past_label_delay": inputs.rows_past_label_delay,
         "target_drift": inputs.target_drift,
         "target_drift_trigger": thresholds.drift.target_drift_trigger,
+        "estimated_metric": _finite(inputs.estimated_metric),
+        "estimated_standard_error": _finite(inputs.estimated_standard_error),
+        "estimated_bound": bound,
+        "estimated_floor": thresholds.estimated_floor,
+        "estimated_below_floor": below_floor(
+            bound, thresholds.estimated_floor, inputs.higher_is_better
+        ),
     }
 
 

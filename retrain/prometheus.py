@@ -91,6 +91,9 @@ def window_samples(record: Mapping[str, Any], config: ModelConfig) -> list[Sampl
     for field, value in flat_metrics(record.get("monitoring") or {}).items():
         if field != f"quality/{metric}":  # that one is metric_now, exported above
             add("retrain_window_metric", value, metric=field)
+    estimate = record.get("estimated_performance") or {}
+    add("retrain_estimated_metric", estimate.get("value"), metric=str(estimate.get("metric")))
+    add("retrain_estimated_metric_stderr", estimate.get("standard_error"), metric=metric)
     gate = record.get("gate") or {}
     add("retrain_champion_metric", gate.get("champion_score"), metric=metric)
     add("retrain_challenger_metric", gate.get("challenger_score"), metric=metric)

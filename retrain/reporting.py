@@ -175,6 +175,11 @@ def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
         f"| champion on its holdout at registration | {version} | {metric} "
         f"| {_fmt(champion.get('holdout_metric_at_registration'))} |",
     ]
+    estimated = record.get("estimated_performance") or {}
+    if estimated:
+        lines.append(estimated_row(estimated, version))
+    if estimated.get("earlier"):
+        lines.append(earlier_row(estimated["earlier"], version))
     if gate:
         challenger = record.get("registered_version") or (record.get("training") or {}).get(
             "winner"
@@ -219,6 +224,37 @@ def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
     if record.get("record_uri"):
         lines += [f"- decision record in S3: `{md(record['record_uri'])}`"]
     return "\n".join(lines) + "\n"
+
+
+def estimated_row(estimate: dict[str, Any], version: str) -> str:
+    """The CBPE estimate on the rows whose labels are not yet due, as a row of the metrics table."""
+    days = estimate.get("days") or []
+    span = f"{days[0]} to {days[-1]}" if len(days) > 1 else (days[0] if days else "no day")
+    value = estimate.get("value")
+    shown = (
+        f"{_fmt(value)} ± {_fmt(estimate.get('standard_error'))}"
+        if value is not None
+        else f"- ({md(estimate.get('error', 'not estimated'))})"
+    )
+    calibrated = estimate.get("calibrated_on") or {}
+    return (
+        f"| champion estimated (CBPE) on {_fmt(estimate.get('rows'))} rows of {md(span)}, labels "
+        f"not yet due; calibrated on {_fmt(calibrated.get('rows'))} matured rows | {version} "
+        f"| {_fmt(estimate.get('metric'))} | {shown} |"
+    )
+
+
+def earlier_row(earlier: dict[str, Any], version: str) -> str:
+    """An earlier window's estimate beside what its days realised once labels matured."""
+    days = earlier.get("days") or []
+    span = f"{days[0]} to {days[-1]}" if len(days) > 1 else (days[0] if days else "-")
+    return (
+        f"| champion on {md(span)}: estimated in the window ending {_fmt(earlier.get('as_of'))}, "
+        f"realised now on {_fmt(earlier.get('rows'))} rows | {version} "
+        f"| {_fmt(earlier.get('metric'))} | {_fmt(earlier.get('estimated'))} ± "
+        f"{_fmt(earlier.get('standard_error'))} estimated, {_fmt(earlier.get('realised'))} "
+        f"realised ({_fmt(earlier.get('gap_in_standard_errors'))} SE) |"
+    )
 
 
 def target_drift_line(drift: dict[str, Any]) -> str:

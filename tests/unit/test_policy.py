@@ -304,3 +304,86 @@ def test_low_scoring_champion_does_not_lower_the_bar() -> None:
     bar = reference_metric(0.62, [0.72], True)
     decision = _decide(champion_metric=0.66, reference_metric=bar)
     assert decision.reasons == (Reason.performance_drop,)
+
+
+ESTIMATED = THRESHOLDS.model_copy(update={"estimated_floor": 0.70})
+
+
+@pytest.mark.parametrize(
+    ("changes", "thresholds", "action", "reasons"),
+    [
+        # 0.64 + 2 x 0.02 = 0.68 < 0.70: even the optimistic end is under the floor
+        (
+            {"estimated_metric": 0.64, "estimated_standard_error": 0.02},
+            ESTIMATED,
+            Action.retrain,
+            (Reason.estimated_below_floor,),
+        ),
+        # 0.67 + 2 x 0.02 = 0.71: the estimate could still be above the floor
+        (
+            {"estimated_metric": 0.67, "estimated_standard_error": 0.02},
+            ESTIMATED,
+            Action.keep,
+            (Reason.stable,),
+        ),
+        # off by default
+        (
+            {"estimated_metric": 0.50, "estimated_standard_error": 0.01},
+            THRESHOLDS,
+            Action.keep,
+            (Reason.stable,),
+        ),
+        # no estimate (regression, or no unlabelled rows): nothing to judge
+        (
+            {"estimated_metric": None, "estimated_standard_error": None},
+            ESTIMATED,
+            Action.keep,
+            (Reason.stable,),
+        ),
+        (
+            {"estimated_metric": 0.5, "estimated_standard_error": float("nan")},
+            ESTIMATED,
+            Action.keep,
+            (Reason.stable,),
+        ),
+        # the cooldown holds it back like any trigger but the realised floor
+        (
+            {"estimated_metric": 0.64, "estimated_standard_error": 0.02, **RECENT},
+            ESTIMATED,
+            Action.skip,
+            (Reason.cooldown,),
+        ),
+        # with realised metrics too: both reasons, in rule order
+        (
+            {"estimated_metric": 0.64, "estimated_standard_error": 0.02, **DROPPED},
+            ESTIMATED,
+            Action.retrain,
+            (Reason.performance_drop, Reason.estimated_below_floor),
+        ),
+    ],
+)
+def test_estimated_below_floor(
+    changes: dict[str, Any], thresholds: Thresholds, action: Action, reasons: tuple[Reason, ...]
+) -> None:
+    decision = decide(replace(BASE, **changes), thresholds)
+    assert (decision.action, decision.reasons) == (action, reasons)
+    json.dumps(decision.to_dict())
+
+
+def test_estimated_floor_details_and_error_metric() -> None:
+    inputs = replace(BASE, estimated_metric=0.64, estimated_standard_error=0.02)
+    details = decide(inputs, ESTIMATED).details
+    assert details["estimated_bound"] == pytest.approx(0.68)
+    assert (details["estimated_floor"], details["estimated_below_floor"]) == (0.70, True)
+    # lower is better: the optimistic end is value - 2 SE, the floor a ceiling
+    ceiling = THRESHOLDS.model_copy(update={"estimated_floor": 10.0})
+    worse = replace(
+        BASE,
+        higher_is_better=False,
+        champion_metric=9.0,
+        reference_metric=9.0,
+        estimated_metric=10.5,
+        estimated_standard_error=0.2,
+    )
+    assert decide(worse, ceiling).reasons == (Reason.estimated_below_floor,)
+    assert decide(replace(worse, estimated_standard_error=0.3), ceiling).reasons == (Reason.stable,)

@@ -182,3 +182,15 @@ def test_compose_prometheus_config_is_the_host_one() -> None:
     expected = config("pushgateway:9091", "/etc/prometheus/alerts.yml")
     assert yaml.safe_load(path.read_text()) == expected
     assert expected["scrape_configs"][0]["honor_labels"] is True
+
+
+def test_the_label_free_estimate_is_exported_beside_the_realised_metric() -> None:
+    record = {
+        **RECORD,
+        "estimated_performance": {"metric": "roc_auc", "value": 0.71, "standard_error": 0.01},
+    }
+    samples = window_samples(record, _config())
+    v = {"model": "m1", "version": "3", "metric": "roc_auc"}
+    assert _get(samples, "retrain_estimated_metric", **v) == 0.71
+    assert _get(samples, "retrain_estimated_metric_stderr", **v) == 0.01
+    assert not [s for s in window_samples(RECORD, _config()) if "estimated" in s.name]

@@ -1,0 +1,319 @@
+"""Estimated performance while labels are delayed: confidence-based (CBPE, as in NannyML).
+
+The champion's scores are calibrated (isotonic regression) on labelled rows; on rows whose labels
+are not yet due, each calibrated probability is the chance that row is positive, so the expected
+confusion matrix (and so accuracy, precision, recall, F1) and the expected ROC curve follow
+without a label. It holds while P(label | score) stays as it was on the calibration rows: a shift
+in the inputs is tracked, a change of concept is not (the realised metric tells, once labels come).
+
+Own code, not `nannyml`: the method is a few array operations, while nannyml 0.13.1 pulls about
+90 packages (xgboost, lightgbm, gcsfs, google-cloud-storage, a telemetry client) into the loop's
+environment. The expected confusion matrix is NannyML's; ROC AUC ranks rows by the served score
+(NannyML ranks by the calibrated probability: the same when the calibration is strictly
+increasing, while isotonic's flat steps would merge rows the champion ranks apart); the
+standard error is our own (see `cbpe`). tests/unit/test_estimate.py checks it by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+
+from retrain.config import ModelConfig, Task
+from retrain.data import Window
+from retrain.policy import PolicyInputs
+from retrain.training import features, label_cutoff, matured
+
+ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+LABEL_DRAWS = 200  # Monte Carlo draws of the labels the calibrated probabilities imply
+CALIBRATION_RESAMPLES = 50  # bootstrap refits of the calibration
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The estimated metrics of unlabelled rows, their standard errors, and the sizes."""
+
+    metric: str
+    value: float
+    standard_error: float
+    rows: int
+    calibration_rows: int
+    metrics: dict[str, float]
+    standard_errors: dict[str, float]
+
+    def bound(self, higher_is_better: bool, z: float = 2.0) -> float:
+        """The optimistic end of the estimate: value + z SE (or - z SE for an error metric)."""
+        return self.value + z * self.standard_error * (1 if higher_is_better else -1)
+
+
+def calibrate(score: np.ndarray, label: np.ndarray) -> IsotonicRegression:
+    """Isotonic map from the champion's score to P(label = 1), fitted on labelled rows."""
+    y = np.asarray(label).astype(np.float64)
+    if np.unique(y).size < 2:
+        raise ValueError("calibration needs both classes among the labelled rows")
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    return iso.fit(np.asarray(score, dtype=np.float64), y)
+
+
+def expected_confusion(proba: np.ndarray, predicted: np.ndarray) -> tuple[float, ...]:
+    """Expected (TP, FP, FN, TN): a row predicted positive adds p to TP and 1 - p to FP."""
+    p, pos = np.asarray(proba, dtype=np.float64), np.asarray(predicted).astype(bool)
+    return (
+        float(p[pos].sum()),
+        float((1 - p[pos]).sum()),
+        float(p[~pos].sum()),
+        float((1 - p[~pos]).sum()),
+    )
+
+
+def confusion_metrics(tp: float, fp: float, fn: float, tn: float) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 of a (possibly expected) confusion matrix; NaN if 0/0."""
+    return {
+        "accuracy": _ratio(tp + tn, tp + fp + fn + tn),
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
+
+
+def expected_roc_auc(
+    proba: np.ndarray, score: np.ndarray, order: np.ndarray | None = None
+) -> float:
+    """Area under the expected ROC curve: at each distinct score threshold, expected TPR and
+    FPR from the calibrated probabilities of the rows at or above it (trapezoids, ties as one)."""
+    p, s = np.asarray(proba, dtype=np.float64), np.asarray(score, dtype=np.float64)
+    order = np.argsort(-s, kind="stable") if order is None else order  # rows, highest score first
+    p, s = p[order], s[order]
+    last_of_tie = np.r_[s[1:] != s[:-1], True]
+    tp, fp = np.cumsum(p)[last_of_tie], np.cumsum(1 - p)[last_of_tie]
+    if tp[-1] <= 0 or fp[-1] <= 0:
+        return math.nan
+    tpr, fpr = np.r_[0.0, tp / tp[-1]], np.r_[0.0, fp / fp[-1]]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def estimate_metrics(
+    proba: np.ndarray, score: np.ndarray, predicted: np.ndarray, order: np.ndarray | None = None
+) -> dict[str, float]:
+    """Every estimated metric from calibrated probabilities, served scores and predicted classes."""
+    out = confusion_metrics(*expected_confusion(proba, predicted))
+    out["roc_auc"] = expected_roc_auc(proba, score, order)
+    return out
+
+
+def cbpe(
+    reference_score: np.ndarray,
+    reference_label: np.ndarray,
+    score: np.ndarray,
+    predicted: np.ndarray,
+    metric: str,
+    seed: int = 0,
+) -> Estimate:
+    """CBPE of `metric` on unlabelled rows, calibrated on labelled reference rows.
+
+    The standard error adds two variances: the realised metric's own sampling noise on these
+    rows (labels drawn Bernoulli(calibrated p), LABEL_DRAWS times; NannyML's sampling error
+    plays this part) and the calibration's (isotonic refitted on CALIBRATION_RESAMPLES bootstrap
+    resamples of the reference rows). It assumes the calibration still holds; nothing can
+    measure that without labels.
+    """
+    if metric not in ESTIMATED_METRICS:
+        raise ValueError(f"no estimate for {metric!r}; one of {ESTIMATED_METRICS}")
+    ref_s = np.asarray(reference_score, dtype=np.float64)
+    ref_y = np.asarray(reference_label).astype(int)
+    s, pred = np.asarray(score, dtype=np.float64), np.asarray(predicted).astype(bool)
+    if s.size == 0:
+        raise ValueError("no unlabelled rows to estimate on")
+    proba = calibrate(ref_s, ref_y).predict(s)
+    order = np.argsort(-s, kind="stable")  # sorted once for every refit below
+    metrics = estimate_metrics(proba, s, pred, order)
+    rng = np.random.default_rng(seed)
+    label_draws = _realised_draws(proba, s, pred, rng)
+    refits: dict[str, list[float]] = {name: [] for name in ESTIMATED_METRICS}
+    for _ in range(CALIBRATION_RESAMPLES):
+        rows = rng.integers(0, ref_s.size, ref_s.size)
+        if np.unique(ref_y[rows]).size < 2:
+            continue
+        refit = estimate_metrics(calibrate(ref_s[rows], ref_y[rows]).predict(s), s, pred, order)
+        for name in ESTIMATED_METRICS:
+            refits[name].append(refit[name])
+    errors = {
+        name: math.sqrt(_nanstd(label_draws[name]) ** 2 + _nanstd(np.asarray(refits[name])) ** 2)
+        for name in ESTIMATED_METRICS
+    }
+    return Estimate(
+        metric=metric,
+        value=metrics[metric],
+        standard_error=errors[metric],
+        rows=int(s.size),
+        calibration_rows=int(ref_s.size),
+        metrics=metrics,
+        standard_errors=errors,
+    )
+
+
+def window_estimate(
+    model: Any, frame: pd.DataFrame, config: ModelConfig, as_of: date
+) -> dict[str, Any] | None:
+    """The decision record's `estimated_performance`: CBPE of the configured metric on the
+    window's rows whose labels are not yet due, calibrated on its rows whose labels matured.
+
+    None for a regression model; a dict with an `error` when there is nothing to estimate on.
+    """
+    if config.task is not Task.classification:
+        return None
+    ts = frame[config.columns.timestamp]
+    cutoff = label_cutoff(as_of, config.windows.label_delay_days)
+    pending, reference = frame[ts >= cutoff], matured(frame[ts < cutoff], config)
+    out: dict[str, Any] = {
+        "metric": config.metric,
+        "value": None,
+        "standard_error": None,
+        "rows": len(pending),
+        "days": sorted({d.isoformat() for d in pending[config.columns.timestamp].dt.date}),
+        "calibrated_on": _span(reference, config),
+    }
+    if pending.empty:
+        return {**out, "error": "no rows whose labels are not yet due"}
+    if not hasattr(model, "predict_proba") or len(getattr(model, "classes_", ())) != 2:
+        return {**out, "error": "CBPE needs a binary classifier with predict_proba"}
+    positive, x = model.classes_[1], features(pending, config)
+    ref_score = (
+        model.predict_proba(features(reference, config))[:, 1] if len(reference) else np.empty(0)
+    )
+    ref_label = reference[config.columns.label].to_numpy() == positive
+    predicted = np.asarray(model.predict(x)) == positive  # what the realised f1/accuracy score
+    try:
+        est = cbpe(ref_score, ref_label, model.predict_proba(x)[:, 1], predicted, config.metric)
+    except ValueError as exc:
+        return {**out, "error": str(exc)}
+    return {
+        **out,
+        "value": _finite(est.value),
+        "standard_error": _finite(est.standard_error),
+        "metrics": {k: _finite(v) for k, v in est.metrics.items()},
+        "standard_errors": {k: _finite(v) for k, v in est.standard_errors.items()},
+        "method": "CBPE: isotonic calibration on the matured rows; SE from label draws "
+        f"({LABEL_DRAWS}) and calibration bootstrap ({CALIBRATION_RESAMPLES})",
+    }
+
+
+def with_estimate(inputs: PolicyInputs, estimate: dict[str, Any] | None) -> PolicyInputs:
+    """The policy inputs with the window's estimated metric and its standard error."""
+    estimate = estimate or {}
+    return dataclasses.replace(
+        inputs,
+        estimated_metric=estimate.get("value"),
+        estimated_standard_error=estimate.get("standard_error"),
+    )
+
+
+def earlier_estimate(
+    history: list[dict[str, Any]], champion_version: str | None, as_of: date, delay_days: int
+) -> dict[str, Any] | None:
+    """The newest earlier estimate of this champion whose days have all matured by `as_of`,
+    with the window it was made in: the one to line up with its realised metric now."""
+    due = (as_of - timedelta(days=delay_days)).isoformat()
+    for record in reversed(history):
+        estimate = record.get("estimated_performance") or {}
+        version = (record.get("champion") or {}).get("version")
+        if estimate.get("value") is None or not estimate.get("days") or version is None:
+            continue
+        if str(version) == str(champion_version) and max(estimate["days"]) < due:
+            return {**estimate, "as_of": record.get("as_of")}
+    return None
+
+
+def estimate_days(estimate: dict[str, Any]) -> Window:
+    """The days an estimate covered, as a window to load."""
+    days = [date.fromisoformat(d) for d in estimate["days"]]
+    return Window(min(days), max(days) + timedelta(days=1))
+
+
+def lined_up(estimate: dict[str, Any], realised: float | None, rows: int) -> dict[str, Any]:
+    """An earlier estimate beside the metric its rows realised once their labels matured."""
+    value, se = estimate["value"], estimate.get("standard_error")
+    gap = None
+    if realised is not None and se:
+        gap = round((value - realised) / se, 3)
+    return {
+        "as_of": estimate.get("as_of"),
+        "days": estimate["days"],
+        "metric": estimate.get("metric"),
+        "estimated": value,
+        "standard_error": se,
+        "realised": realised,
+        "rows": rows,
+        "gap_in_standard_errors": gap,
+    }
+
+
+def _span(rows: pd.DataFrame, config: ModelConfig) -> dict[str, Any]:
+    days = rows[config.columns.timestamp].dt.date
+    return {
+        "rows": len(rows),
+        "start": days.min().isoformat() if len(rows) else None,
+        "end": days.max().isoformat() if len(rows) else None,
+    }
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _realised_draws(
+    proba: np.ndarray, score: np.ndarray, predicted: np.ndarray, rng: Any
+) -> dict[str, np.ndarray]:
+    """Every metric as realised under LABEL_DRAWS label vectors drawn from the calibrated p,
+    drawn in blocks of at most ~2 million cells so a big window stays within memory."""
+    ranks, positive = _average_ranks(score), predicted.astype(np.float64)
+    block = max(1, min(LABEL_DRAWS, 2_000_000 // proba.size))
+    n_pos, tp, rank_sum = (np.empty(LABEL_DRAWS) for _ in range(3))
+    for start in range(0, LABEL_DRAWS, block):
+        stop = min(start + block, LABEL_DRAWS)
+        labels = (rng.random((stop - start, proba.size)) < proba).astype(np.float64)
+        n_pos[start:stop] = labels.sum(axis=1)
+        tp[start:stop] = labels @ positive
+        rank_sum[start:stop] = labels @ ranks
+    n_neg = proba.size - n_pos
+    fp = predicted.sum() - tp
+    fn = n_pos - tp
+    tn = n_neg - fp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "accuracy": (tp + tn) / proba.size,
+            "precision": np.where(tp + fp > 0, tp / (tp + fp), np.nan),
+            "recall": np.where(n_pos > 0, tp / n_pos, np.nan),
+            "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan),
+            "roc_auc": (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg),
+        }
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties given their mean rank (as the Mann-Whitney form of ROC AUC needs)."""
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    first = np.r_[True, sorted_values[1:] != sorted_values[:-1]]
+    group = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], values.size]
+    mean_rank = (starts + ends + 1) / 2.0
+    ranks = np.empty(values.size)
+    ranks[order] = mean_rank[group]
+    return ranks
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 else math.nan
+
+
+def _nanstd(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.std(ddof=1)) if finite.size > 1 else math.nan
