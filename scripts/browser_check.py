@@ -124,6 +124,18 @@ def render(browser: str, url: str, *, screenshot: Path | None = None, budget_ms:
     return out.stdout
 
 
+def save_screenshot(browser: str, url: str, path: Path, attempts: int = 3) -> None:
+    """Screenshot a page already checked; headless Chromium on a loaded machine now and then
+    exits 0 without writing the file (seen in `make test` at load ~6), so try again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            render(browser, url, screenshot=path, budget_ms=15000)
+            return
+        except CheckError:
+            if attempt == attempts:
+                raise
+
+
 def visible_text(dom: str) -> str:
     """The text of a DOM, scripts and styles dropped, whitespace (and nbsp) collapsed."""
     dom = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S | re.I)
@@ -138,7 +150,7 @@ def check_page(browser: str, page: Page, out: Path) -> list[str]:
         missing = [e for e in page.expect if e not in text]
         if not missing:
             break
-    render(browser, page.url, screenshot=out / f"{page.name}.png", budget_ms=15000)
+    save_screenshot(browser, page.url, out / f"{page.name}.png")
     return missing
 
 
