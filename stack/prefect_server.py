@@ -22,6 +22,12 @@ from stack.base import (
 )
 
 WORK_POOL = os.environ.get("RETRAIN_WORK_POOL", "local-process")
+# Concurrency-slot leases on disk (PREFECT_HOME/concurrency_leases, i.e. .stack/prefect/), not in
+# the server's memory: a run killed while it held its model's slot leaves a lease that the server
+# still knows after a restart, so the repossessor frees the slot when the lease expires instead of
+# the slot staying taken for good.
+LEASE_STORE = "prefect.server.concurrency.lease_storage.filesystem"
+LEASES = {"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": LEASE_STORE}
 
 
 def database_env(stack: StackSettings) -> dict[str, str]:
@@ -77,7 +83,7 @@ def server(settings: Settings, stack: StackSettings, env: dict[str, str]) -> Ser
             str(port),
         ],
         lambda: http_get(f"{api}/health")[1].strip() == b"true",
-        env={**env, **database_env(stack)},
+        env={**env, **database_env(stack), **LEASES},
     )
 
 

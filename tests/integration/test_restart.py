@@ -8,6 +8,10 @@ The stack is stopped and started through the stack package's own functions (what
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from typing import Any
@@ -47,6 +51,46 @@ def _read_flow_run(flow_run_id: Any) -> Any:
     return asyncio.run(read())
 
 
+# A process that takes the one slot of a limit with a 60 s lease (Prefect's minimum), says so, and
+# waits to be SIGKILLed: a run killed while it holds its model's lock.
+_HOLDER = """
+import sys, time
+from prefect.concurrency.sync import concurrency
+with concurrency(sys.argv[1], occupy=1, strict=True, lease_duration=60, timeout_seconds=60):
+    print("held", flush=True)
+    time.sleep(3600)
+"""
+
+
+def _active_slots(name: str) -> int:
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        return int(client.read_global_concurrency_limit_by_name(name).active_slots)
+
+
+def _delete_limit(name: str) -> None:
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        client.delete_global_concurrency_limit_by_name(name)
+
+
+def _kill_while_holding(name: str) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    with get_client(sync_client=True) as client:
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, name], stdout=subprocess.PIPE, text=True, env=os.environ
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert _active_slots(name) == 1
+
+
 def test_down_then_up_keeps_s3_objects_the_registry_and_flow_runs(
     stack: Settings, s3: Any, mlflow: Any
 ) -> None:
@@ -64,6 +108,8 @@ def test_down_then_up_keeps_s3_objects_the_registry_and_flow_runs(
     version = mlflow.create_model_version(name, source, run_id=run.info.run_id).version
     mlflow.set_registered_model_alias(name, "champion", version)
     flow_run_id = _flow_run()
+    lock = f"restart-test-lock-{uuid.uuid4().hex[:8]}"
+    _kill_while_holding(lock)
 
     try:
         cli.down()
@@ -76,10 +122,17 @@ def test_down_then_up_keeps_s3_objects_the_registry_and_flow_runs(
         np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
         assert _read_flow_run(flow_run_id).state.is_completed()
         assert cli.status()
+        # the killed holder's lease outlived the restart (leases on disk), so the server frees
+        # the slot once it expires: 60 s after it was taken, plus the repossessor's 15 s loop
+        deadline = time.monotonic() + 120
+        while _active_slots(lock) and time.monotonic() < deadline:
+            time.sleep(3)
+        assert _active_slots(lock) == 0, "a slot taken before the restart was never freed"
     finally:
         cli.up()  # whatever happened, the tests after this one need the stack
         s3.delete_object(Bucket=stack.loop_bucket, Key=key)
         mlflow.delete_registered_model(name)
+        _delete_limit(lock)
 
 
 def test_localstack_killed_loses_only_writes_since_the_last_save(stack: Settings, s3: Any) -> None:
