@@ -23,6 +23,7 @@ from retrain.loop import (
     policy_inputs,
     training_summary,
     training_window,
+    unrecorded_failure,
     version_description,
     version_tags,
     window_summary,
@@ -76,17 +77,26 @@ def monitor_and_retrain(
     config = load_model_config(settings.config_dir, model)
     as_of = as_of or datetime.now(UTC).date()
     mode = "shadow" if shadow or config.mode is Mode.shadow else "auto"
-    check_buckets(settings, config)
-    with model_lock(config.name):
-        record = _monitor(settings, config, as_of, mode, force_retrain)
-    return record
+    opened = False
+    try:
+        check_buckets(settings, config)
+        with model_lock(config.name):
+            run = start_run(settings, config, as_of, mode)
+            opened = True
+            return _monitor(settings, config, run, force_retrain)
+    except Exception as exc:
+        if not opened:  # no decision record carries this failure: tell the channels here
+            record = unrecorded_failure(config, as_of, mode, f"{type(exc).__name__}: {exc}")
+            notify(settings, record)
+            send_alerts(config, record)
+        raise
 
 
 def _monitor(
-    settings: Settings, config: ModelConfig, as_of: date, mode: str, force_retrain: bool
+    settings: Settings, config: ModelConfig, run: RunInfo, force_retrain: bool
 ) -> dict[str, Any]:
     """The steps, in order, under the model's lock; every outcome leaves a decision record."""
-    run = start_run(settings, config, as_of, mode)
+    as_of, mode = run.as_of, run.mode
     record = new_record(config, run, force_retrain)
     links: dict[str, str] = {}
     try:

@@ -190,6 +190,21 @@ def new_record(config: ModelConfig, run: RunInfo, forced: bool) -> dict[str, Any
     }
 
 
+def unrecorded_failure(config: ModelConfig, as_of: date, mode: str, error: str) -> dict[str, Any]:
+    """What the alert channels get for a run that failed before its decision record was opened
+    (a missing bucket, the model's lock not free in time, MLflow unreachable): not stored."""
+    return {
+        "record_version": RECORD_VERSION,
+        "model": config.name,
+        "as_of": as_of.isoformat(),
+        "mode": mode,
+        "metric": config.metric,
+        "status": "failed",
+        "error": error,
+        "decision": {"action": "none", "reasons": [], "details": {}},
+    }
+
+
 def champion_summary(
     champion: ChampionState | None, metric_now: float | None, metric_error: str | None
 ) -> dict[str, Any]:

@@ -152,3 +152,27 @@ def test_a_missing_block_fails_no_run(
         state = probe(return_state=True)
     assert state.is_completed() and state.result() == ["email:failure"]
     assert any(missing in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_a_run_failing_before_its_record_still_alerts_both_channels(
+    stack: Settings, channels: Channels, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No decision record is opened when the data bucket is missing; the channels hear anyway."""
+    from retrain.config import ConfigError
+
+    name = f"alerts_{uuid.uuid4().hex[:8]}"
+    bucket = f"no-such-bucket-{uuid.uuid4().hex[:8]}"
+    routes = {
+        "slack_webhook_block": channels.slack_block,
+        "email_credentials_block": channels.email_block,
+        "email_to": ["oncall@example.com"],
+    }
+    write_config(tmp_path, stream_config(name, bucket, "tests/alerts/x", **CHEAP, alerts=routes))
+    monkeypatch.setenv("RETRAIN_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=bucket):
+        monitor_and_retrain(name, as_of=day(25))
+    texts, emails = _of(channels, name)
+    assert len(texts) == 1 and texts[0].startswith(f"[retrain-loop] {name} window ending {day(25)}")
+    assert f"run failed or data invalid: ConfigError: bucket '{bucket}'" in texts[0]
+    assert [e["Subject"] for e in emails] == [f"[retrain-loop] {name} {day(25)}: failure"]
+    assert f"bucket '{bucket}' named by data.bucket" in emails[0].get_content()
