@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import html
+import socket
+import threading
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
@@ -51,10 +53,27 @@ def send_slack(block: SlackWebhook, event: str, record: dict[str, Any]) -> None:
         raise AlertError(f"Slack webhook answered HTTP {response.status_code}")
 
 
-def send_email(credentials: EmailServerCredentials, email: EmailMessage) -> None:
-    """Send one email through the SMTP server the credentials block names."""
+SMTP_TIMEOUT_SECONDS = 30.0
+_SOCKET_DEFAULT = threading.Lock()
+
+
+def send_email(
+    credentials: EmailServerCredentials,
+    email: EmailMessage,
+    timeout_seconds: float = SMTP_TIMEOUT_SECONDS,
+) -> None:
+    """Send one email through the SMTP server the credentials block names, giving up after
+    `timeout_seconds` of silence. prefect-email opens its `smtplib.SMTP` without a timeout (a
+    server that accepts and never answers would hold the run for good), so the socket default
+    timeout is set around the call; every other client of the loop sets its own timeouts."""
     try:
-        with credentials.get_server() as server:
-            server.send_message(email)
-    except Exception as exc:  # SMTPException, OSError
-        raise AlertError(f"SMTP server refused or unreachable: {exc}") from exc
+        with _SOCKET_DEFAULT:
+            before = socket.getdefaulttimeout()
+            socket.setdefaulttimeout(timeout_seconds)
+            try:
+                with credentials.get_server() as server:
+                    server.send_message(email)
+            finally:
+                socket.setdefaulttimeout(before)
+    except Exception as exc:  # SMTPException, OSError, TimeoutError
+        raise AlertError(f"SMTP server refused or unreachable: {exc!r}") from exc

@@ -47,3 +47,37 @@ def test_the_email_says_what_happened_unescaped() -> None:
     body = email.get_content()
     assert "challenger v4 rejected: segment b regressed <by 0.1>" in body
     assert "Prefect flow run: fr-1" in body and "MLflow run: ml-1" in body
+
+
+def test_an_smtp_server_that_never_answers_costs_a_timeout_not_the_run() -> None:
+    """A real socket that accepts connections and never sends the SMTP greeting; the send runs
+    in a daemon thread so that a send without a timeout fails this test instead of hanging it."""
+    import socket
+    import threading
+
+    from prefect_email import EmailServerCredentials
+
+    from retrain.alerts import send_email
+
+    errors: list[BaseException] = []
+
+    def send(port: int) -> None:
+        creds = EmailServerCredentials(
+            smtp_server="127.0.0.1", smtp_port=port, smtp_type="INSECURE"
+        )
+        email = email_message("failure", RECORD, "loop@example.com", ["oncall@example.com"])
+        try:
+            send_email(creds, email, timeout_seconds=1.0)
+        except BaseException as exc:
+            errors.append(exc)
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        sender = threading.Thread(target=send, args=(silent.getsockname()[1],), daemon=True)
+        sender.start()
+        sender.join(timeout=15)
+        assert not sender.is_alive(), "send_email still waiting on a silent SMTP server"
+    assert len(errors) == 1 and "AlertError" in type(errors[0]).__name__, errors
+    assert "timed out" in str(errors[0])
+    assert socket.getdefaulttimeout() is None  # restored
