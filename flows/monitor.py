@@ -12,7 +12,7 @@ from retrain.attention import (
     with_window_facts,
 )
 from retrain.config import Mode, ModelConfig, load_model_config
-from retrain.estimate import earlier_estimate, estimate_days, with_estimate
+from retrain.estimate import earlier_estimate, estimate_days, history_metrics, with_estimate
 from retrain.loop import (
     ChampionState,
     InvalidDataError,
@@ -113,7 +113,6 @@ def _monitor(
         if validation.valid and len(window.frame):
             monitoring = compute_monitoring(settings, config, window, champion, drift)
             record["monitoring"] = monitoring.to_dict()
-            log_monitoring_history(settings, run, monitoring)
         metric_now, metric_error = (
             evaluate_champion(config, window, champion, monitoring)
             if validation.valid
@@ -125,6 +124,8 @@ def _monitor(
         )
         if estimate is not None:
             record["estimated_performance"] = estimate
+        if monitoring is not None:
+            log_monitoring_history(settings, run, monitoring, history_metrics(estimate))
         history = load_history(settings, config, mode, as_of)
         if champion is not None and estimate is not None:
             estimate["earlier"] = _check_earlier_estimate(

@@ -205,6 +205,17 @@ def window_estimate(
     }
 
 
+def history_metrics(estimate: dict[str, Any] | None) -> dict[str, float]:
+    """The estimate as points of the model's MLflow monitoring history: `estimated/<metric>`
+    and `estimated/<metric>_stderr` for every metric CBPE estimated (finite values only)."""
+    estimate = estimate or {}
+    values = estimate.get("metrics") or {}
+    errors = estimate.get("standard_errors") or {}
+    points = {f"estimated/{k}": v for k, v in values.items() if v is not None}
+    points |= {f"estimated/{k}_stderr": v for k, v in errors.items() if v is not None}
+    return {k: float(v) for k, v in points.items()}
+
+
 def with_estimate(inputs: PolicyInputs, estimate: dict[str, Any] | None) -> PolicyInputs:
     """The policy inputs with the window's estimated metric and its standard error."""
     estimate = estimate or {}

@@ -45,12 +45,16 @@ def compute_monitoring(
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
-def log_monitoring_history(settings: Settings, run: RunInfo, monitoring: Monitoring) -> bool:
-    """Add the window to the model's monitoring run in MLflow; False when it is already there."""
+def log_monitoring_history(
+    settings: Settings, run: RunInfo, monitoring: Monitoring, extra: dict[str, float] | None = None
+) -> bool:
+    """Add the window to the model's monitoring run in MLflow (its metric set, and `extra` points
+    such as the label-free estimate); False when the window is already there."""
     client = mlflow_client(settings)
+    values = {**monitoring.flat_metrics(), **(extra or {})}
     with service_call("MLflow", "log monitoring history of", run.model):
         history = history_run(client, run.model, run.mode)
-        logged = log_window(client, history, run.as_of, monitoring.flat_metrics())
+        logged = log_window(client, history, run.as_of, values)
     get_run_logger().info(
         "monitoring history run %s, step %d: %s",
         history,

@@ -79,6 +79,19 @@ def test_history_one_point_per_window_and_version_schema(
     assert [(m.step, m.value) for m in auc] == [
         (window_step(second), pytest.approx(record["monitoring"]["quality"]["metrics"]["roc_auc"]))
     ]
+    # the label-free estimate of the window's last (unlabelled) day, beside the realised metric
+    estimate = record["estimated_performance"]
+    assert estimate["value"] is not None, estimate
+    points = {
+        key: [(m.step, m.value) for m in mlflow.get_metric_history(run_id, key)]
+        for key in ("estimated/roc_auc", "estimated/roc_auc_stderr")
+    }
+    assert points == {
+        "estimated/roc_auc": [(window_step(second), pytest.approx(estimate["value"]))],
+        "estimated/roc_auc_stderr": [
+            (window_step(second), pytest.approx(estimate["standard_error"]))
+        ],
+    }
 
     info = get_model_info(f"models:/{name}/1")
     assert info.signature is not None
