@@ -10,7 +10,8 @@
    lands in S3;
 5. tabulates the served champion against the never-retrained bootstrap model on the same
    windows, plots both (out/demo/, docs/demo_metric.png), logs a `demo-summary` MLflow run,
-   and checks in headless Chromium that the UIs show it all.
+   and checks in headless Chromium that the UIs show it all and that the dashboards are filled
+   (MLflow monitoring history, Prometheus graph, Evidently UI; screenshots in docs/dashboards/).
 
 A second run finds a decision record for every week and only shows the results.
 """
@@ -45,6 +46,7 @@ FIRST, LAST, STEP_DAYS = date(2013, 3, 11), date(2013, 12, 30), 7
 SEED = (date(2013, 1, 1), date(2014, 1, 2))
 OUT = ROOT / "out" / "demo"
 DOC_PNG = ROOT / "docs" / "demo_metric.png"
+DASHBOARDS = ROOT / "docs" / "dashboards"  # MLflow history, Prometheus graph, Evidently UI
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
@@ -443,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\nbrowser check (headless Chromium):")
         check = [sys.executable, str(ROOT / "scripts" / "browser_check.py"), "--model", MODEL]
         status = subprocess.call([*check, "--out", str(OUT / "browser")], cwd=ROOT)
+        print("\ndashboards (headless Chromium; screenshots into docs/dashboards/):")
+        boards = [sys.executable, str(ROOT / "scripts" / "dashboards.py"), "--model", MODEL]
+        status |= subprocess.call([*boards, "--out", str(DASHBOARDS)], cwd=ROOT)
     print(f"\ndemo wall time: {(time.perf_counter() - began) / 60:.1f} min")
     return status
 

@@ -9,6 +9,7 @@ import json
 import logging
 import shutil
 import socket
+import subprocess
 import sys
 import urllib.request
 import uuid
@@ -142,3 +143,37 @@ def test_an_unreachable_ui_fails_no_run(
         state = probe(name, return_state=True)
     assert state.is_completed() and state.result() is None
     assert any(dead in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_the_dashboards_script_finds_all_three_filled(
+    stack: Settings, windows: tuple[str, Path, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    """scripts/dashboards.py (what `make demo` runs) on this module's model: the MLflow history
+    charts, the Prometheus graph and the Evidently dashboard show the model, one PNG each."""
+    name, _, _ = windows
+    done = subprocess.run(
+        [sys.executable, "scripts/dashboards.py", "--model", name, "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for page in ("mlflow_history", "prometheus_graph", "evidently_dashboard"):
+        assert (tmp_path / f"{page}.png").stat().st_size > 20_000, page
+    assert f"dashboards of {name} are filled" in done.stdout
+
+
+def test_the_dashboards_script_names_a_model_without_history(
+    stack: Settings, tmp_path: Path
+) -> None:
+    name = f"nohistory_{uuid.uuid4().hex[:8]}"
+    done = subprocess.run(
+        [sys.executable, "scripts/dashboards.py", "--model", name, "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1
+    assert f"retrain-loop/{name}/monitoring" in done.stderr, done.stderr
