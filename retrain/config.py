@@ -218,6 +218,18 @@ class Training(_Strict):
         return v
 
 
+class Scale(_Strict):
+    """How a big window is processed: in chunks of rows, so memory stays bounded."""
+
+    predict_chunk_rows: int = Field(
+        default=200_000,
+        ge=1000,
+        le=10_000_000,
+        description="The champion predicts on the window this many rows at a time (once per "
+        "run; every step reads those outputs).",
+    )
+
+
 class ColumnDrift(_Strict):
     method: str
     threshold: float = Field(gt=0, le=1)
@@ -345,6 +357,7 @@ class ModelConfig(_Strict):
     windows: Windows = Field(default_factory=Windows)
     training: Training = Field(default_factory=Training)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    scale: Scale = Field(default_factory=Scale)
     mode: Mode = Mode.auto
     schedule: str | None = Field(default=None, description="Cron schedule of the loop.")
     alerts: Alerts = Field(default_factory=Alerts)

@@ -50,6 +50,19 @@ def mask_immature_labels(frame: pd.DataFrame, config: ModelConfig, as_of: date) 
     return out
 
 
+def matured_mask(frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
+    """Which rows' labels have arrived, as a boolean array (no copy of the frame)."""
+    label = config.columns.label
+    if label not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return np.asarray(frame[label].notna().to_numpy(), dtype=bool)
+
+
+def matured_rows(frame: pd.DataFrame, config: ModelConfig) -> int:
+    """How many rows' labels have arrived, counted without copying the frame."""
+    return int(matured_mask(frame, config).sum())
+
+
 def matured(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
     """Rows whose label has arrived."""
     label = config.columns.label
