@@ -252,6 +252,13 @@ class DriftThresholds(_Strict):
     persistence_k: int = Field(default=2, ge=1, description="Drift in k of the last n windows.")
     persistence_n: int = Field(default=3, ge=1)
     reference_rows: int = Field(default=5000, ge=100, le=1_000_000)
+    report_rows: int = Field(
+        default=10_000,
+        ge=100,
+        le=1_000_000,
+        description="Window rows (a random sample) the Evidently HTML/JSON report is built on; "
+        "every verdict comes from the full window's statistics.",
+    )
     target_drift_trigger: bool = Field(
         default=False,
         description="Retrain when the label's distribution drifts (a concept change the "
