@@ -37,7 +37,10 @@ def label_cutoff(as_of: date, label_delay_days: int) -> datetime:
 
 
 def mask_immature_labels(frame: pd.DataFrame, config: ModelConfig, as_of: date) -> pd.DataFrame:
-    """Null the labels of events too recent to have matured (what production would see)."""
+    """Null the labels of events too recent to have matured (what production would see).
+
+    A new frame whose label column is new and whose other columns share `frame`'s data (no
+    copy of the window); `frame` itself is left as it was."""
     cutoff = label_cutoff(as_of, config.windows.label_delay_days)
     ts, label = config.columns.timestamp, config.columns.label
     if label not in frame.columns or ts not in frame.columns:
@@ -45,7 +48,7 @@ def mask_immature_labels(frame: pd.DataFrame, config: ModelConfig, as_of: date) 
     immature = frame[ts] >= cutoff
     if not immature.any():
         return frame
-    out = frame.copy()
+    out = frame.copy(deep=False)  # shares every column's data; only the label is replaced
     out[label] = out[label].astype("float64").where(~immature)
     return out
 

@@ -113,6 +113,33 @@ def test_projection_keeps_configured_columns_and_lists_extras(s3: Any, bucket: s
     assert loaded.frame["ts"].iloc[0] == pd.Timestamp(D1, tz="UTC")
 
 
+def test_files_that_differ_combine_as_pandas_would(s3: Any, bucket: str) -> None:
+    """Files of one window read into Arrow and converted once give what concatenating each
+    file's frame in pandas gives: an int label beside a float one, a file without a column,
+    naive, zoned and text timestamps, a file with an extra column."""
+    src = source(bucket)
+    first = day_frame(D1).assign(y=[1, 0, 1, 0, 1])  # int64 labels, no nulls
+    second = day_frame(D2, start_id=10).drop(columns=["p"]).assign(debug="z")
+    second["ts"] = second["ts"].dt.tz_convert("Europe/Paris")
+    third = day_frame(D3, start_id=20)
+    third["ts"] = third["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")  # text timestamps
+    for day, frame in ((D1, first), (D2, second), (D3, third)):
+        write_partition(s3, src, day, frame)
+
+    loaded = load_window(s3, src, COLUMNS, Window(D1, D4))
+
+    expected = pd.concat([day_frame(D1), day_frame(D2, start_id=10), day_frame(D3, start_id=20)])
+    expected = expected.reset_index(drop=True).assign(
+        y=[1.0, 0, 1, 0, 1, 1, None, 1, None, 0, 1, None, 1, None, 0]
+    )
+    expected.loc[5:9, "p"] = None
+    pd.testing.assert_frame_equal(loaded.frame, expected, check_dtype=False)
+    assert str(loaded.frame["ts"].dtype) == "datetime64[ns, UTC]"
+    assert str(loaded.frame["y"].dtype) == "float64"
+    assert loaded.frame.attrs["extra_columns"] == ["debug"]
+    assert loaded.frame.attrs["missing_columns"] == ["p"]
+
+
 def test_listing_ignores_other_files_and_bad_folders(s3: Any, bucket: str) -> None:
     src = source(bucket)
     key = write_partition(s3, src, D2, day_frame(D2))

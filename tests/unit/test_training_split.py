@@ -97,6 +97,8 @@ def test_mask_immature_labels_nulls_labels_from_the_cutoff_on() -> None:
     assert masked[LABEL].iloc[1:].isna().all()
     assert list(frame[LABEL]) == [1.0, 1.0, 0.0]  # the input is left as it was
     assert masked.drop(columns=LABEL).equals(frame.drop(columns=LABEL))
+    for column in frame.columns.drop(LABEL):  # no copy of the window: the rest is shared
+        assert np.shares_memory(masked[column].values, frame[column].values)
 
 
 @pytest.mark.parametrize(("delay", "masked_rows"), [(0, 0), (1, 1), (3, 3)])
