@@ -208,6 +208,13 @@ class Training(_Strict):
         description="Fit the gated recipe again on its window including the holdout before "
         "registering, so the served model has seen the newest labels.",
     )
+    max_rows: int = Field(
+        default=2_000_000,
+        ge=1000,
+        le=100_000_000,
+        description="A fit uses at most this many rows: the most recent matured rows of its "
+        "recipe's window (older ones are left out, so a huge window trains in bounded memory).",
+    )
 
     @field_validator("candidates")
     @classmethod

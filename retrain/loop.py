@@ -18,7 +18,7 @@ from retrain.policy import PolicyInputs, reference_metric
 from retrain.registry import Champion
 from retrain.reporting import RECORD_VERSION, challenger_scores, drift_history, last_promotion
 from retrain.tournament import Tournament
-from retrain.training import matured_rows, slices
+from retrain.training import SAMPLING_RULE, matured_rows, slices
 from retrain.validation import ValidationReport
 
 
@@ -162,6 +162,7 @@ def training_summary(
         "holdout_start": cut.holdout_start.date().isoformat(),
         "cutoff": cut.cutoff.date().isoformat(),
         "refit": False,
+        "sampling": {"max_rows": config.training.max_rows, "rule": SAMPLING_RULE},
         "served_fit": served,
         "seconds": round(contest.fit_seconds, 3),
     }
