@@ -20,13 +20,23 @@ Memory per numeric column is about (QUANTILES + 2 * TAIL_BINS) counts, whatever 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from retrain.config import DriftThresholds
+from retrain.config import Columns, DataSource, DriftThresholds
+from retrain.data import (
+    DataError,
+    Window,
+    _get_bytes,
+    _parquet_file,
+    _read_csv,
+    list_partitions,
+    s3_uri,
+)
 from retrain.drift import ColumnDrift, _empty, _feature_plan, _value_counts, _verdict
 from retrain.drift_measures import (
     CATEGORICAL_FROM_STATS,
@@ -211,6 +221,44 @@ def summarize_batches(
     for batch in batches:
         total = total.merge(summarize(batch, stats, numeric, categorical))
     return total
+
+
+def window_batches(
+    s3: Any, source: DataSource, columns: list[str], window: Window, batch_rows: int = 200_000
+) -> Iterator[pd.DataFrame]:
+    """The window's rows of `columns`, `batch_rows` at a time, one S3 object in memory at once
+    (a parquet file's record batches, or a whole CSV file). A file without one of the columns
+    is a DataError naming it (validation reports missing columns on the loaded window)."""
+    for key in (k for keys in list_partitions(s3, source, window).values() for k in keys):
+        uri = s3_uri(source.bucket, key)
+        data = _get_bytes(s3, source.bucket, key)
+        if key.endswith(".parquet"):
+            pfile = _parquet_file(data, uri)
+            absent = [c for c in columns if c not in pfile.schema_arrow.names]
+            if absent:
+                raise DataError(f"lacks columns {absent}", uri=uri)
+            for batch in pfile.iter_batches(batch_size=batch_rows, columns=columns):
+                yield batch.to_pandas()
+        else:
+            frame = _read_csv(data, uri, columns)
+            absent = [c for c in columns if c not in frame.columns]
+            if absent:
+                raise DataError(f"lacks columns {absent}", uri=uri)
+            for start in range(0, len(frame), batch_rows):
+                yield frame.iloc[start : start + batch_rows]
+
+
+def summarize_window(
+    s3: Any,
+    source: DataSource,
+    columns: Columns,
+    window: Window,
+    stats: ReferenceStats,
+    batch_rows: int = 200_000,
+) -> WindowSummary:
+    """The window's mergeable feature statistics, streamed from S3 batch by batch."""
+    batches = window_batches(s3, source, columns.features, window, batch_rows)
+    return summarize_batches(batches, stats, columns.numeric, columns.categorical)
 
 
 def _integral_abs(x: np.ndarray, start: np.ndarray, end: np.ndarray) -> float:

@@ -23,8 +23,10 @@ from retrain.data import (
     put_json,
     write_partition,
 )
+from retrain.drift_stats import compute_reference_stats
 from retrain.flights import flights_frame, seed_flights
 from retrain.settings import get_settings
+from retrain.window_stats import NumericSummary, summarize, summarize_window
 
 pytestmark = pytest.mark.integration
 
@@ -233,3 +235,29 @@ def test_seed_flights_twice_writes_nothing_the_second_time(s3: Any, bucket: str)
 
     again = seed_flights(s3, src, start, date(2013, 3, 2), overwrite=True)
     assert again.days_written == (start,)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_window_streamed_in_batches_summarises_as_the_loaded_window(
+    s3: Any, bucket: str, fmt: Literal["parquet", "csv"]
+) -> None:
+    src = source(bucket, fmt)
+    for i, day in enumerate([D1, D2, D3]):
+        write_partition(s3, src, day, day_frame(day, n=40 + i, start_id=100 * i))
+    stats = compute_reference_stats(day_frame(D4, n=30), COLUMNS.numeric, COLUMNS.categorical)
+    window = Window(D1, D4)
+
+    streamed = summarize_window(s3, src, COLUMNS, window, stats, batch_rows=7)
+    loaded = load_window(s3, src, COLUMNS, window).frame
+    whole = summarize(loaded, stats, COLUMNS.numeric, COLUMNS.categorical)
+
+    assert streamed.rows == whole.rows == 40 + 41 + 42
+    assert streamed.columns["c"] == whole.columns["c"]
+    x_streamed, x_whole = streamed.columns["x"], whole.columns["x"]
+    assert isinstance(x_streamed, NumericSummary) and isinstance(x_whole, NumericSummary)
+    assert x_streamed.exact == x_whole.exact
+    assert (x_streamed.binned == x_whole.binned).all()
+
+    write_partition(s3, src, D3, day_frame(D3).drop(columns=["c"]), name="part-0001")
+    with pytest.raises(DataError, match=r"part-0001.* lacks columns \['c'\]"):
+        summarize_window(s3, src, COLUMNS, window, stats)
