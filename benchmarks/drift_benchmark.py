@@ -12,6 +12,7 @@ RSS (VmHWM; also reset after loading, for the step's own peak) is its own:
   cycle      the no-drift cycle of one run, as the flow does it without the services: load
              (+ label masking), validate, the champion's one chunked predict, drift, the
              monitoring metric set, the champion's metric, the CBPE estimate
+  streamed   (c) feature drift with the window never whole: batch summaries merged
   floor      what the cycle cannot go below: read the window from S3 (pyarrow) + one predict
 
 Figures are printed and written to --out (default bench-results/drift_<rows>.txt, with every
@@ -373,12 +374,39 @@ def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     }
 
 
+def child_streamed(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """(c) feature drift with the window never whole: S3 objects read one at a time, record
+    batches summarised and merged (retrain.window_stats), verdicts from the merged summary."""
+    from retrain.config import DriftThresholds
+    from retrain.drift_stats import ReferenceStats
+    from retrain.window_stats import feature_drift, summarize_window
+
+    s3, where = _setup(args)
+    cols, clock = where.columns, _Clock()
+    stats = ReferenceStats.from_json((work / "reference_stats.json").read_text())
+    _reset_peak_rss()
+    with clock.time("drift"):
+        summary = summarize_window(s3, where.source, cols, where.current, stats)
+        verdicts = feature_drift(stats, summary, cols.numeric, cols.categorical, DriftThresholds())
+    columns = {c.column: [c.method, c.score, c.drifted] for c in verdicts if c is not None}
+    share = sum(v[2] for v in columns.values()) / len(columns)
+    return {
+        "phases": clock.phases,
+        "step_peak_rss_gb": _peak_rss_gb(),
+        "rows": summary.rows,
+        "columns": columns,
+        "share": share,
+        "dataset_drift": share >= DriftThresholds().dataset_share,
+    }
+
+
 CHILDREN = {
     "prepare": child_prepare,
     "evidently": child_evidently,
     "fast": child_fast,
     "cycle": child_cycle,
     "floor": child_floor,
+    "streamed": child_streamed,
 }
 
 
@@ -499,6 +527,15 @@ def _report(args: argparse.Namespace, results: dict[str, Any]) -> str:
             f"(b) {b['dataset_drift']} (share {b['share']:.2f}) -> "
             + ("same" if agree["dataset_same"] else "DIFFERENT"),
         ]
+    c = results.get("streamed")
+    if c:
+        same = _agreement(c, b)
+        lines.append(
+            "(c) streamed: S3 objects one at a time, merged batch summaries: "
+            f"{c['phases']['drift']:.2f} s load and drift, process peak "
+            f"{c['peak_rss_gb']:.2f} GB; verdicts {same['agree']}/"
+            f"{same['columns']} agree with (b), max |score difference| {same['max_score_diff']:.1e}"
+        )
     check = _sample_check(b)
     lines += [
         f"HTML report on a sample: {b['report_sample_rows']:,} window rows vs "
@@ -563,7 +600,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print("... prepare", file=sys.stderr, flush=True)
         results["prepare"] = child_prepare(args, work)  # once per champion: not compared
         skip = args.skip_evidently or args.rows > EVIDENTLY_MAX_ROWS
-        steps = ["fast", "cycle", "floor"] if skip else ["evidently", "fast", "cycle", "floor"]
+        steps = ["fast", "streamed", "cycle", "floor"]
+        steps = steps if skip else ["evidently", *steps]
         for step in steps:
             print(f"... {step}", file=sys.stderr, flush=True)
             results[step] = _run_child(step, args, work)

@@ -52,6 +52,9 @@ def test_benchmark_runs_end_to_end_at_a_tiny_size(stack: Settings, tmp_path: Pat
     ]
     assert results["cycle"]["estimate_rows"] > 0 and results["floor"]["peak_rss_gb"] > 0
     assert "peak RSS of the cycle's process" in report
+    c = results["streamed"]  # the window never whole: the same verdicts from merged summaries
+    assert c["rows"] == args.rows and drift_benchmark._agreement(c, b)["agree"] == 9
+    assert "(c) streamed" in report
     out = drift_benchmark.write_results(results, tmp_path / "drift.txt")
     assert out.read_text() == report + "\n"
     assert json.loads(out.with_suffix(".json").read_text())["cycle"]["valid"] is True
