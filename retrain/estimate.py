@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
+from sklearn.isotonic import IsotonicRegression, isotonic_regression
 
 from retrain.config import ModelConfig, Task
 from retrain.data import Window
@@ -138,11 +139,8 @@ def cbpe(
     rng = np.random.default_rng(seed)
     label_draws = _realised_draws(proba, s, pred, rng)
     refits: dict[str, list[float]] = {name: [] for name in ESTIMATED_METRICS}
-    for _ in range(CALIBRATION_RESAMPLES):
-        rows = rng.integers(0, ref_s.size, ref_s.size)
-        if np.unique(ref_y[rows]).size < 2:
-            continue
-        refit = estimate_metrics(calibrate(ref_s[rows], ref_y[rows]).predict(s), s, pred, order)
+    for refit_proba in _bootstrap_calibrations(ref_s, ref_y, s, rng):
+        refit = estimate_metrics(refit_proba, s, pred, order)
         for name in ESTIMATED_METRICS:
             refits[name].append(refit[name])
     errors = {
@@ -158,6 +156,41 @@ def cbpe(
         metrics=metrics,
         standard_errors=errors,
     )
+
+
+def _bootstrap_calibrations(
+    ref_score: np.ndarray, ref_label: np.ndarray, score: np.ndarray, rng: Any
+) -> Iterator[np.ndarray]:
+    """The calibrated probabilities of `score` under CALIBRATION_RESAMPLES bootstrap refits of
+    the calibration (resamples with both classes; the others are skipped).
+
+    Each refit is what `calibrate(ref_score[rows], ref_label[rows]).predict(score)` gives
+    (sklearn's IsotonicRegression: ties of the score averaged, weighted pool-adjacent-violators,
+    linear interpolation clipped at the ends), computed from the resample's row counts on the
+    scores sorted once, not by sorting every resample again: a refit on 850,000 rows then
+    costs tens of milliseconds instead of about 0.4 s. tests/unit/test_estimate.py checks the
+    two agree."""
+    n = ref_score.size
+    order = np.argsort(ref_score, kind="stable")
+    xs, ys = ref_score[order].astype(np.float64), ref_label[order].astype(np.float64)
+    first = np.r_[True, xs[1:] != xs[:-1]] if n else np.zeros(0, dtype=bool)
+    group = np.cumsum(first) - 1
+    distinct = xs[first]
+    at = np.argsort(score, kind="stable")  # interpolating at sorted points is ~10x faster
+    points = np.asarray(score, dtype=np.float64)[at]
+    for _ in range(CALIBRATION_RESAMPLES):
+        rows = rng.integers(0, n, n)
+        weights = np.bincount(rows, minlength=n)[order].astype(np.float64)
+        positives = float(weights @ ys)
+        if positives == 0 or positives == n:  # a single class in the resample
+            continue
+        total = np.bincount(group, weights=weights, minlength=distinct.size)
+        kept = total > 0
+        mean = np.bincount(group, weights=weights * ys, minlength=distinct.size)[kept] / total[kept]
+        fitted = isotonic_regression(mean, sample_weight=total[kept], y_min=0.0, y_max=1.0)
+        proba = np.empty(points.size)
+        proba[at] = np.interp(points, distinct[kept], fitted)
+        yield proba
 
 
 def window_estimate(
