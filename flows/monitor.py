@@ -136,6 +136,7 @@ def _monitor(
         inputs = with_estimate(inputs, estimate)
         decision = decide_action(inputs, config.thresholds)
         record["decision"] = decision.to_dict()
+        del window, outputs  # a retrain reads its own (longer) window: free this one first
         if decision.retrain:
             _retrain(settings, config, run, champion, ", ".join(decision.reasons), record)
         record["status"] = "completed"
