@@ -107,6 +107,17 @@ def _index_dtype(classes: int) -> type[np.integer[Any]]:
     return np.int8 if classes <= 127 else np.int32
 
 
+def has_training_scores(config: ModelConfig, outputs: ChampionOutputs) -> bool:
+    """Whether a model's reference statistics keep its scores apart (`SCORE`): a classifier with
+    predict_proba whose metric scores classes (f1, accuracy); for roc_auc the predictions are
+    the scores already (as `retrain.training.training_scores`)."""
+    return (
+        config.task is Task.classification
+        and config.metric != "roc_auc"
+        and outputs.kind == "score"
+    )
+
+
 def score_outputs(
     outputs: ChampionOutputs, frame: pd.DataFrame, config: ModelConfig, rows: np.ndarray
 ) -> float:

@@ -13,7 +13,7 @@ from retrain.config import ModelConfig
 from retrain.estimate import window_estimate
 from retrain.metrics import prediction_for_metric
 from retrain.monitoring import ChampionFacts, monitor_window
-from retrain.scoring import champion_outputs, row_chunks, score_outputs
+from retrain.scoring import champion_outputs, has_training_scores, row_chunks, score_outputs
 from retrain.training import (
     build_pipeline,
     evaluate,
@@ -23,6 +23,7 @@ from retrain.training import (
     matured_mask,
     matured_rows,
     target,
+    training_scores,
 )
 from retrain.validation import capture_schema
 from tests.helpers import LABEL, config_dict, day_frame, merge
@@ -123,3 +124,16 @@ def test_matured_rows_are_counted_without_a_copy() -> None:
     window = _window(config)
     assert matured_rows(window, config) == len(matured(window, config)) == 2800
     assert matured_rows(window.drop(columns=[LABEL]), config) == 0
+
+
+def test_training_scores_come_from_the_same_outputs() -> None:
+    """The reference statistics keep a classifier's scores apart exactly when
+    `training_scores` gives them, and the one chunked predict gives the same values."""
+    for metric in ("f1", "roc_auc"):
+        config = _config(metric=metric)
+        model, window = _fitted(config), _window(config)
+        outputs = champion_outputs(model, window, config, chunk_rows=1000)
+        expected = training_scores(model, window, config)
+        assert has_training_scores(config, outputs) is (expected is not None)
+        if expected is not None:
+            np.testing.assert_allclose(outputs.values, expected, rtol=1e-6)
