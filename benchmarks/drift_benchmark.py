@@ -9,8 +9,15 @@ RSS (VmHWM; also reset after loading, for the step's own peak) is its own:
   prepare    once per champion: reference statistics, reference sample, a small model
   evidently  (a) what a user would write: Report([DataDriftPreset()]).run(current, reference)
   fast       (b) the project's step: run_drift with the stored statistics (+ sampled HTML)
-  cycle      the no-drift cycle (load_window + validate_window + predict + run_drift), then
-             its floor: reading the window from S3 (pyarrow) plus one champion predict
+  cycle      the no-drift cycle of one run, as the flow does it without the services: load
+             (+ label masking), validate, the champion's one chunked predict, drift, the
+             monitoring metric set, the champion's metric, the CBPE estimate
+  streamed   (c) feature drift with the window never whole: batch summaries merged
+  floor      what the cycle cannot go below: read the window from S3 (pyarrow) + one predict
+
+Figures are printed and written to --out (default bench-results/drift_<rows>.txt, with every
+measurement in a .json beside it). Above EVIDENTLY_MAX_ROWS rows a side Evidently is not run:
+its memory grows linearly (the report says by how much, from the 1M run's file when present).
 """
 
 from __future__ import annotations
@@ -43,6 +50,10 @@ _DISPLAY = {
     "Hellinger distance": "hellinger",
 }
 REFERENCE_SAMPLE_ROWS = 5000  # the config default `thresholds.drift.reference_rows`
+EVIDENTLY_MAX_ROWS = 2_000_000  # above it (a) is skipped: see _evidently_skipped
+# Evidently's DataDriftPreset at 1M x 50 on these machines (shared/FACTS.md): 3.5-4.1 GB.
+EVIDENTLY_GB_PER_MILLION = 4.1
+RESULTS = ROOT / "bench-results"
 
 
 def _reset_peak_rss() -> None:
@@ -301,30 +312,38 @@ def child_floor(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """The floor, then the no-drift cycle of one run: load, validate, predict, drift (+ HTML)."""
+    """The no-drift cycle of one run: load (+ label masking), validate, the champion's one
+    predict (in chunks), drift, the monitoring metric set, the champion's metric, CBPE."""
     import evidently  # noqa: F401
     import pandas as pd
 
     from retrain.data import load_window
     from retrain.drift import run_drift
     from retrain.drift_stats import PREDICTION, ReferenceStats
-    from retrain.training import predict
+    from retrain.estimate import window_estimate
+    from retrain.monitoring import ChampionFacts, monitor_window
+    from retrain.scoring import champion_outputs, score_outputs
+    from retrain.training import mask_immature_labels, matured_mask, predict
     from retrain.validation import capture_schema, validate_window
 
     s3, where = _setup(args)
     config, cols, clock, model = _config(where), where.columns, _Clock(), _load_model(work)
+    as_of = where.current.end
     reference = pd.read_parquet(work / "reference.parquet")
     schema = capture_schema(reference, cols, task="classification")
+    stats = ReferenceStats.from_json((work / "reference_stats.json").read_text())
+    reference[PREDICTION] = predict(model, reference, config)
     with clock.time("load"):
-        frame = load_window(s3, where.source, cols, where.current).frame
+        frame = mask_immature_labels(
+            load_window(s3, where.source, cols, where.current).frame, config, as_of
+        )
     with clock.time("validate"):
         validation = validate_window(frame, cols, config.thresholds, schema)
     with clock.time("predict"):
-        current = {c: frame[c] for c in (*cols.features, cols.label)}
-        current[PREDICTION] = pd.Series(predict(model, frame, config), index=frame.index)
+        outputs = champion_outputs(model, frame, config)
     with clock.time("drift"):
-        stats = ReferenceStats.from_json((work / "reference_stats.json").read_text())
-        reference[PREDICTION] = predict(model, reference, config)
+        current = {c: frame[c] for c in (*cols.features, cols.label)}
+        current[PREDICTION] = pd.Series(outputs.for_metric(config.metric), index=frame.index)
         summary, _ = run_drift(
             reference,
             current,
@@ -337,12 +356,47 @@ def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             reference_stats=stats,
             report_sample_rows=args.sample_rows,
         )
+        del current
+    with clock.time("monitoring"):
+        facts = ChampionFacts(outputs, schema, reference, stats)
+        monitor_window(frame, config, where.current.days(), facts, summary)
+    with clock.time("evaluate"):
+        score_outputs(outputs, frame, config, matured_mask(frame, config))
+    with clock.time("estimate"):
+        estimate = window_estimate(model, frame, config, as_of, outputs)
     return {
         "phases": clock.phases,
-        "floor": child_floor(args, work)["phases"],
+        "rows": len(frame),
         "valid": validation.valid,
         "dataset_drift": summary.dataset_drift,
         "prediction_drift": bool(summary.prediction and summary.prediction.drifted),
+        "estimate_rows": (estimate or {}).get("rows"),
+    }
+
+
+def child_streamed(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """(c) feature drift with the window never whole: S3 objects read one at a time, record
+    batches summarised and merged (retrain.window_stats), verdicts from the merged summary."""
+    from retrain.config import DriftThresholds
+    from retrain.drift_stats import ReferenceStats
+    from retrain.window_stats import feature_drift, summarize_window
+
+    s3, where = _setup(args)
+    cols, clock = where.columns, _Clock()
+    stats = ReferenceStats.from_json((work / "reference_stats.json").read_text())
+    _reset_peak_rss()
+    with clock.time("drift"):
+        summary = summarize_window(s3, where.source, cols, where.current, stats)
+        verdicts = feature_drift(stats, summary, cols.numeric, cols.categorical, DriftThresholds())
+    columns = {c.column: [c.method, c.score, c.drifted] for c in verdicts if c is not None}
+    share = sum(v[2] for v in columns.values()) / len(columns)
+    return {
+        "phases": clock.phases,
+        "step_peak_rss_gb": _peak_rss_gb(),
+        "rows": summary.rows,
+        "columns": columns,
+        "share": share,
+        "dataset_drift": share >= DriftThresholds().dataset_share,
     }
 
 
@@ -351,6 +405,8 @@ CHILDREN = {
     "evidently": child_evidently,
     "fast": child_fast,
     "cycle": child_cycle,
+    "floor": child_floor,
+    "streamed": child_streamed,
 }
 
 
@@ -444,6 +500,8 @@ def _report(args: argparse.Namespace, results: dict[str, Any]) -> str:
         f"{'':36}{'wall s':>9}{'peak RSS GB':>13}{'(process)':>11}",
     ]
     a = results.get("evidently")
+    if not a:
+        lines.append(_evidently_skipped(args))
     if a:
         lines.append(
             f"{'(a) Evidently DataDriftPreset':36}{a['phases']['drift']:>9.2f}"
@@ -469,6 +527,15 @@ def _report(args: argparse.Namespace, results: dict[str, Any]) -> str:
             f"(b) {b['dataset_drift']} (share {b['share']:.2f}) -> "
             + ("same" if agree["dataset_same"] else "DIFFERENT"),
         ]
+    c = results.get("streamed")
+    if c:
+        same = _agreement(c, b)
+        lines.append(
+            "(c) streamed: S3 objects one at a time, merged batch summaries: "
+            f"{c['phases']['drift']:.2f} s load and drift, process peak "
+            f"{c['peak_rss_gb']:.2f} GB; verdicts {same['agree']}/"
+            f"{same['columns']} agree with (b), max |score difference| {same['max_score_diff']:.1e}"
+        )
     check = _sample_check(b)
     lines += [
         f"HTML report on a sample: {b['report_sample_rows']:,} window rows vs "
@@ -477,21 +544,52 @@ def _report(args: argparse.Namespace, results: dict[str, Any]) -> str:
         f"max {check['max_diff']:.4f}, i.e. {check['median_ratio']:.1f}x (max "
         f"{check['max_ratio']:.1f}x) the sampling noise of each column's score",
         "",
-        "no-drift cycle on the window (load + validate + predict + drift) vs its floor "
-        "(S3 read + one predict):",
+        "no-drift cycle of one run on the window (no services) vs its floor (S3 read + one "
+        "predict):",
     ]
     cyc = cycle["phases"]
     total = sum(cyc.values())
-    floor = cycle["floor"]
+    floor = results["floor"]["phases"]
     floor_total = sum(floor.values())
     lines += [
-        f"  cycle {total:.2f} s = load {cyc['load']:.2f} + validate {cyc['validate']:.2f} + "
-        f"predict {cyc['predict']:.2f} + drift {cyc['drift']:.2f}",
+        f"  cycle {total:.2f} s = "
+        + " + ".join(f"{name} {seconds:.2f}" for name, seconds in cyc.items()),
         f"  floor {floor_total:.2f} s = read {floor['read']:.2f} + predict {floor['predict']:.2f}",
         f"  cycle / floor = {total / floor_total:.2f}; dataset drift {cycle['dataset_drift']}, "
         f"prediction drift {cycle['prediction_drift']}, window valid {cycle['valid']}",
+        f"  peak RSS of the cycle's process {cycle['peak_rss_gb']:.2f} GB "
+        f"(the floor's process {results['floor']['peak_rss_gb']:.2f} GB)",
     ]
     return "\n".join(lines)
+
+
+def _evidently_skipped(args: argparse.Namespace) -> str:
+    """Why (a) did not run, with its memory slope (from the 1M run's results when there)."""
+    slope, source = EVIDENTLY_GB_PER_MILLION, "shared/FACTS.md, 1M x 50"
+    found = _results_path(args, 1_000_000).with_suffix(".json")
+    if found.exists():
+        measured = json.loads(found.read_text()).get("evidently") or {}
+        if measured.get("peak_rss_gb"):
+            slope, source = measured["peak_rss_gb"], f"{found.name}"
+    need = slope * args.rows / 1e6
+    return (
+        f"(a) Evidently not run: its DataDriftPreset peaked at {slope:.2f} GB per million rows "
+        f"a side ({source}; it holds both frames and copies the current one per column), so "
+        f"{args.rows:,} rows would need about {need:.0f} GB"
+        + (" (asked to skip)" if args.skip_evidently and args.rows <= EVIDENTLY_MAX_ROWS else "")
+    )
+
+
+def _results_path(args: argparse.Namespace, rows: int | None = None) -> Path:
+    return RESULTS / f"drift_{rows or args.rows}.txt"
+
+
+def write_results(results: dict[str, Any], out: Path) -> Path:
+    """The printed figures to `out`, every measurement to the .json beside it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(results["report"] + "\n")
+    out.with_suffix(".json").write_text(json.dumps(results, indent=2, default=str))
+    return out
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -501,7 +599,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         work = Path(tmp)
         print("... prepare", file=sys.stderr, flush=True)
         results["prepare"] = child_prepare(args, work)  # once per champion: not compared
-        steps = ["fast", "cycle"] if args.skip_evidently else ["evidently", "fast", "cycle"]
+        skip = args.skip_evidently or args.rows > EVIDENTLY_MAX_ROWS
+        steps = ["fast", "streamed", "cycle", "floor"]
+        steps = steps if skip else ["evidently", *steps]
         for step in steps:
             print(f"... {step}", file=sys.stderr, flush=True)
             results[step] = _run_child(step, args, work)
@@ -518,7 +618,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sample-rows", type=int, default=10_000, help="HTML report sample")
     parser.add_argument("--skip-evidently", action="store_true", help="skip (a), the slow one")
     parser.add_argument("--rewrite", action="store_true", help="write the data even if present")
-    parser.add_argument("--json", type=Path, help="also write every measurement here")
+    parser.add_argument(
+        "--out", type=Path, help="write the figures here (default bench-results/drift_<rows>.txt)"
+    )
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -537,8 +639,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     results = run(args)
     print(results["report"])
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
+    out = write_results(results, args.out or _results_path(args))
+    print(f"written to {out} and {out.with_suffix('.json')}")
 
 
 if __name__ == "__main__":

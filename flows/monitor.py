@@ -48,6 +48,7 @@ from tasks.registry import (
     register_challenger,
 )
 from tasks.reporting import publish_summary, record_decision, start_run
+from tasks.scoring import predict_champion
 from tasks.training import hold_tournament, log_challenger, refit_winner
 from tasks.validation import validate_data
 
@@ -105,22 +106,25 @@ def _monitor(
         window = load_window(settings, config, monitoring_window(config, as_of), as_of)
         validation = validate_data(config, window, champion, as_of)
         record.update(window=window_summary(window, config), validation=validation.to_dict())
-        drift = None
+        drift, outputs = None, None
         if champion is not None and validation.valid and len(window.frame):
-            drift, links = measure_drift(settings, config, run, window, champion)
+            outputs = predict_champion(config, window, champion)
+            drift, links = measure_drift(settings, config, run, window, champion, outputs)
             record["drift"] = drift.to_dict()
         monitoring = None
         if validation.valid and len(window.frame):
-            monitoring = compute_monitoring(settings, config, window, champion, drift)
+            monitoring = compute_monitoring(settings, config, window, champion, drift, outputs)
             record["monitoring"] = monitoring.to_dict()
         metric_now, metric_error = (
-            evaluate_champion(config, window, champion, monitoring)
+            evaluate_champion(config, window, champion, monitoring, outputs)
             if validation.valid
             else (None, None)
         )
         record["champion"] = champion_summary(champion, metric_now, metric_error)
         estimate = (
-            estimate_performance(config, window, champion, as_of) if validation.valid else None
+            estimate_performance(config, window, champion, as_of, outputs)
+            if validation.valid
+            else None
         )
         if estimate is not None:
             record["estimated_performance"] = estimate
@@ -143,6 +147,7 @@ def _monitor(
         inputs = with_estimate(inputs, estimate)
         decision = decide_action(inputs, config.thresholds)
         record["decision"] = decision.to_dict()
+        del window, outputs  # a retrain reads its own (longer) window: free this one first
         if decision.retrain:
             _retrain(settings, config, run, champion, ", ".join(decision.reasons), record)
         record["status"] = "completed"

@@ -208,6 +208,13 @@ class Training(_Strict):
         description="Fit the gated recipe again on its window including the holdout before "
         "registering, so the served model has seen the newest labels.",
     )
+    max_rows: int = Field(
+        default=2_000_000,
+        ge=1000,
+        le=100_000_000,
+        description="A fit uses at most this many rows: the most recent matured rows of its "
+        "recipe's window (older ones are left out, so a huge window trains in bounded memory).",
+    )
 
     @field_validator("candidates")
     @classmethod
@@ -216,6 +223,18 @@ class Training(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"candidates repeat a recipe: {names}")
         return v
+
+
+class Scale(_Strict):
+    """How a big window is processed: in chunks of rows, so memory stays bounded."""
+
+    predict_chunk_rows: int = Field(
+        default=200_000,
+        ge=1000,
+        le=10_000_000,
+        description="The champion predicts on the window this many rows at a time (once per "
+        "run; every step reads those outputs).",
+    )
 
 
 class ColumnDrift(_Strict):
@@ -240,6 +259,13 @@ class DriftThresholds(_Strict):
     persistence_k: int = Field(default=2, ge=1, description="Drift in k of the last n windows.")
     persistence_n: int = Field(default=3, ge=1)
     reference_rows: int = Field(default=5000, ge=100, le=1_000_000)
+    report_rows: int = Field(
+        default=10_000,
+        ge=100,
+        le=1_000_000,
+        description="Window rows (a random sample) the Evidently HTML/JSON report is built on; "
+        "every verdict comes from the full window's statistics.",
+    )
     target_drift_trigger: bool = Field(
         default=False,
         description="Retrain when the label's distribution drifts (a concept change the "
@@ -345,6 +371,7 @@ class ModelConfig(_Strict):
     windows: Windows = Field(default_factory=Windows)
     training: Training = Field(default_factory=Training)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    scale: Scale = Field(default_factory=Scale)
     mode: Mode = Mode.auto
     schedule: str | None = Field(default=None, description="Cron schedule of the loop.")
     alerts: Alerts = Field(default_factory=Alerts)

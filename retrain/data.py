@@ -168,15 +168,49 @@ def _parquet_file(data: bytes, uri: str) -> pq.ParquetFile:
         raise DataError(f"corrupt or unreadable parquet file: {exc}", uri=uri) from exc
 
 
-def _read_parquet(pfile: pq.ParquetFile, uri: str, wanted: list[str]) -> pd.DataFrame:
-    """Read the configured columns the parquet file has; list the others as extra columns."""
+def _read_parquet(pfile: pq.ParquetFile, uri: str, wanted: list[str]) -> pa.Table:
+    """Read the configured columns the parquet file has, as an Arrow table (no pandas copy
+    yet); `extra_columns` (the file's other columns) goes in the table's metadata."""
     names = pfile.schema_arrow.names
     try:
-        frame = pfile.read(columns=[c for c in wanted if c in names]).to_pandas()
+        table = pfile.read(columns=[c for c in wanted if c in names])
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"corrupt or unreadable parquet file: {exc}", uri=uri) from exc
-    frame.attrs["extra_columns"] = [c for c in names if c not in wanted]
-    return frame
+    extra = json.dumps([c for c in names if c not in wanted]).encode()
+    return table.replace_schema_metadata({b"extra_columns": extra})
+
+
+def _extra_columns(part: pa.Table | pd.DataFrame) -> list[str]:
+    if isinstance(part, pd.DataFrame):
+        return list(part.attrs.get("extra_columns", []))
+    found = (part.schema.metadata or {}).get(b"extra_columns", b"[]")
+    return list(json.loads(found))
+
+
+def _part_columns(part: pa.Table | pd.DataFrame) -> list[str]:
+    return list(part.column_names if isinstance(part, pa.Table) else part.columns)
+
+
+def _part_rows(part: pa.Table | pd.DataFrame) -> int:
+    return part.num_rows if isinstance(part, pa.Table) else len(part)
+
+
+def _utc_arrow_timestamps(table: pa.Table, column: str, uri: str) -> pa.Table:
+    """The table with its timestamp column as UTC nanosecond timestamps: cast in Arrow when the
+    file stores timestamps (a naive one read as UTC), else parsed as `_utc_timestamps` does."""
+    if column not in table.column_names:
+        return table
+    where = table.column_names.index(column)
+    values = table.column(column)
+    if pa.types.is_timestamp(values.type):
+        try:
+            converted = values.cast(pa.timestamp("ns", tz="UTC"))
+        except (pa.ArrowException, OverflowError) as exc:
+            raise DataError(f"timestamps out of range: {exc}", uri=uri, column=column) from exc
+        return table.set_column(where, column, converted)
+    one = pd.DataFrame({column: values.to_pandas()})
+    _utc_timestamps(one, column, uri)
+    return table.set_column(where, column, pa.Array.from_pandas(one[column]))
 
 
 def _read_csv(data: bytes, uri: str, wanted: list[str]) -> pd.DataFrame:
@@ -243,31 +277,38 @@ def load_window(
 ) -> LoadedWindow:
     """Read every partition of the window; missing days are reported, not fatal.
 
+    One S3 object at a time: its bytes are dropped once the object is decoded into an Arrow
+    table of the configured columns; the tables are concatenated and turned into pandas once
+    (`to_pandas(self_destruct=True)` frees each Arrow column as it is converted), so the
+    window is held about once, not as per-file frames plus their concatenation.
     Only configured columns are kept; `frame.attrs` lists the `extra_columns` the files had
     and the configured `missing_columns` absent from at least one file, for validation.
     """
     partitions = list_partitions(s3, source, window)
     wanted = _wanted_columns(columns)
-    frames: list[pd.DataFrame] = []
+    parts: list[pa.Table | pd.DataFrame] = []
     files: list[str] = []
     rows = 0
     for key in (k for keys in partitions.values() for k in keys):
         uri = s3_uri(source.bucket, key)
         data = _get_bytes(s3, source.bucket, key)
+        part: pa.Table | pd.DataFrame
         if key.endswith(".parquet"):
             pfile = _parquet_file(data, uri)
             _check_row_limit(window, max_rows, rows + pfile.metadata.num_rows, uri)
-            frame = _read_parquet(pfile, uri, wanted)
+            part = _utc_arrow_timestamps(_read_parquet(pfile, uri, wanted), columns.timestamp, uri)
+            del pfile
         else:
-            frame = _read_csv(data, uri, wanted)
-        rows += len(frame)
+            part = _read_csv(data, uri, wanted)
+            _utc_timestamps(part, columns.timestamp, uri)
+        del data
+        rows += _part_rows(part)
         _check_row_limit(window, max_rows, rows, uri)
-        _utc_timestamps(frame, columns.timestamp, uri)
-        frames.append(frame)
+        parts.append(part)
         files.append(key)
-    extra = sorted({c for f in frames for c in f.attrs.get("extra_columns", [])})
-    absent = sorted({c for f in frames for c in wanted if c not in f.columns})
-    result = _concat(frames, wanted) if frames else _empty_frame(columns)
+    extra = sorted({c for p in parts for c in _extra_columns(p)})
+    absent = sorted({c for p in parts for c in wanted if c not in _part_columns(p)})
+    result = _combine(parts, wanted) if parts else _empty_frame(columns)
     result.attrs["extra_columns"] = extra
     result.attrs["missing_columns"] = absent
     present = tuple(partitions)
@@ -285,6 +326,34 @@ def _check_row_limit(window: Window, max_rows: int | None, rows: int, uri: str) 
         )
 
 
+def _combine(parts: list[pa.Table | pd.DataFrame], wanted: list[str]) -> pd.DataFrame:
+    """One frame of every file's rows, configured columns first in config order.
+
+    Parquet files whose columns Arrow can put in one table (same names and types, or types
+    Arrow promotes losslessly, e.g. int64 and double) are concatenated in Arrow and converted
+    once; anything else (CSV, dictionary-encoded columns, types only pandas reconciles) goes
+    through pandas' concatenation, as before, so the dtypes are those pandas gives."""
+    tables = [p for p in parts if isinstance(p, pa.Table)]
+    if len(tables) == len(parts) and not any(_has_dictionary(t) for t in tables):
+        try:
+            table = pa.concat_tables(
+                [t.replace_schema_metadata(None) for t in tables if t.num_rows] or tables[:1],
+                promote_options="permissive",
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            pass
+        else:
+            parts.clear()  # the concatenated table holds the only references to the buffers
+            del tables
+            order = [c for c in wanted if c in table.column_names]
+            if table.column_names != order:
+                table = table.select(order)
+            return table.to_pandas(self_destruct=True, split_blocks=True)
+    frames = [p if isinstance(p, pd.DataFrame) else p.to_pandas() for p in parts]
+    parts.clear()
+    return _concat(frames, wanted)
+
+
 def _concat(frames: list[pd.DataFrame], wanted: list[str]) -> pd.DataFrame:
     """One frame, configured columns first in config order, without attrs confusion."""
     for frame in frames:
@@ -293,6 +362,10 @@ def _concat(frames: list[pd.DataFrame], wanted: list[str]) -> pd.DataFrame:
     result = pd.concat(nonempty, ignore_index=True, sort=False, copy=False)
     order = [c for c in wanted if c in result.columns]
     return result if list(result.columns) == order else result[order]
+
+
+def _has_dictionary(table: pa.Table) -> bool:
+    return any(pa.types.is_dictionary(f.type) for f in table.schema)
 
 
 def write_partition(

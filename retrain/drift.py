@@ -56,7 +56,6 @@ __all__ = [
 ]
 ALL_NULL = "all_null"
 MIN_TARGET_ROWS = 30
-REPORT_SAMPLE_ROWS = 10_000
 _MAX_CLASSES = 20
 
 
@@ -253,14 +252,16 @@ def run_drift(
     out_dir: Path | None = None,
     min_target_rows: int = MIN_TARGET_ROWS,
     reference_stats: ReferenceStats | None = None,
-    report_sample_rows: int = REPORT_SAMPLE_ROWS,
+    report_sample_rows: int | None = None,
 ) -> tuple[DriftSummary, DriftReports | None]:
     """Feature, prediction and target drift of `current` against the reference statistics.
 
     `reference` is the champion's reference sample: the reference side of the Evidently
     report, and the source of the statistics when `reference_stats` is not given. Reports
-    (on at most `report_sample_rows` rows a side) are saved only when out_dir is given.
+    (on at most `report_sample_rows` rows a side, `thresholds.report_rows` when None) are
+    saved only when out_dir is given.
     """
+    report_sample_rows = report_sample_rows or thresholds.report_rows
     extra = [c for c in (prediction, target) if c]
     stats = reference_stats or compute_reference_stats(reference, numeric, categorical, extra)
     features, pred_plan, target_plan = _plans(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,7 +113,9 @@ def parse_snapshot(
     return verdicts
 
 
-def _report(reference: pd.DataFrame, current: pd.DataFrame, plans: list[Plan]) -> Any:
+def _report(
+    reference: pd.DataFrame, current: pd.DataFrame, plans: list[Plan], note: str = ""
+) -> Any:
     """Run one Evidently report: a ValueDrift (with its pass/fail test) per measured column."""
     from evidently import Report
     from evidently.metrics import ValueDrift
@@ -122,18 +126,43 @@ def _report(reference: pd.DataFrame, current: pd.DataFrame, plans: list[Plan]) -
     ]
     # chi-square divides by zero on a category absent from the reference; its p-value is still 0.
     with np.errstate(divide="ignore", invalid="ignore"):
-        return Report(metrics, include_tests=True).run(
-            _dataset(current, plans), _dataset(reference, plans)
-        )
+        report = Report(metrics, metadata={"sample": note} if note else None, include_tests=True)
+        return report.run(_dataset(current, plans), _dataset(reference, plans))
 
 
-def _save(snapshot: Any, out_dir: Path) -> DriftReports:
+def sample_note(sample_rows: int, window_rows: int, reference_rows: int) -> str:
+    """What the report says about the rows it was built on."""
+    return (
+        f"Built on a random sample of {sample_rows:,} of the window's {window_rows:,} rows "
+        f"(thresholds.drift.report_rows) against {reference_rows:,} rows of the champion's "
+        "reference sample. The loop's drift verdicts come from statistics of the full window."
+    )
+
+
+def _save(snapshot: Any, out_dir: Path, note: str) -> DriftReports:
     out_dir.mkdir(parents=True, exist_ok=True)
     reports = DriftReports(html=out_dir / "drift_report.html", json=out_dir / "drift_report.json")
     # Evidently 0.7.23 silently writes nothing when given a Path instead of a str.
     snapshot.save_html(str(reports.html))
     snapshot.save_json(str(reports.json))
+    _add_banner(reports.html, note)
+    payload = json.loads(reports.json.read_text(encoding="utf-8"))
+    payload["sample"] = note  # Evidently 0.7.23 leaves the report's metadata out of its JSON
+    reports.json.write_text(json.dumps(payload), encoding="utf-8")
     return reports
+
+
+def _add_banner(html: Path, note: str) -> None:
+    """Say at the top of the HTML report what it was built on (Evidently does not show the
+    report's metadata on the page)."""
+    text = html.read_text(encoding="utf-8")
+    body = text.find("<body")
+    close = text.find(">", body) + 1 if body >= 0 else 0
+    banner = (
+        '<div id="retrain-sample-note" style="font-family:sans-serif;padding:8px 16px;'
+        f'background:#fff4d6;border-bottom:1px solid #e0c060">{escape(note)}</div>'
+    )
+    html.write_text(text[:close] + banner + text[close:], encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -161,6 +190,7 @@ def sample_report(
     ]
     if not shown:
         return SampleReport(None, shown, len(cur), None)
-    snapshot = _report(ref, cur, shown)
-    files = _save(snapshot, out_dir) if out_dir is not None else None
+    note = sample_note(len(cur), frame_rows(current), len(ref))
+    snapshot = _report(ref, cur, shown, note)
+    files = _save(snapshot, out_dir, note) if out_dir is not None else None
     return SampleReport(snapshot.dict(), shown, len(cur), files)

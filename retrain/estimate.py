@@ -18,18 +18,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
+from sklearn.isotonic import IsotonicRegression, isotonic_regression
 
 from retrain.config import ModelConfig, Task
 from retrain.data import Window
 from retrain.policy import PolicyInputs
-from retrain.training import features, label_cutoff, matured
+from retrain.scoring import ChampionOutputs, champion_outputs
+from retrain.training import label_cutoff
 
 ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 LABEL_DRAWS = 200  # Monte Carlo draws of the labels the calibrated probabilities imply
@@ -137,11 +139,8 @@ def cbpe(
     rng = np.random.default_rng(seed)
     label_draws = _realised_draws(proba, s, pred, rng)
     refits: dict[str, list[float]] = {name: [] for name in ESTIMATED_METRICS}
-    for _ in range(CALIBRATION_RESAMPLES):
-        rows = rng.integers(0, ref_s.size, ref_s.size)
-        if np.unique(ref_y[rows]).size < 2:
-            continue
-        refit = estimate_metrics(calibrate(ref_s[rows], ref_y[rows]).predict(s), s, pred, order)
+    for refit_proba in _bootstrap_calibrations(ref_s, ref_y, s, rng):
+        refit = estimate_metrics(refit_proba, s, pred, order)
         for name in ESTIMATED_METRICS:
             refits[name].append(refit[name])
     errors = {
@@ -159,39 +158,83 @@ def cbpe(
     )
 
 
+def _bootstrap_calibrations(
+    ref_score: np.ndarray, ref_label: np.ndarray, score: np.ndarray, rng: Any
+) -> Iterator[np.ndarray]:
+    """The calibrated probabilities of `score` under CALIBRATION_RESAMPLES bootstrap refits of
+    the calibration (resamples with both classes; the others are skipped).
+
+    Each refit is what `calibrate(ref_score[rows], ref_label[rows]).predict(score)` gives
+    (sklearn's IsotonicRegression: ties of the score averaged, weighted pool-adjacent-violators,
+    linear interpolation clipped at the ends), computed from the resample's row counts on the
+    scores sorted once, not by sorting every resample again: a refit on 850,000 rows then
+    costs tens of milliseconds instead of about 0.4 s. tests/unit/test_estimate.py checks the
+    two agree."""
+    n = ref_score.size
+    order = np.argsort(ref_score, kind="stable")
+    xs, ys = ref_score[order].astype(np.float64), ref_label[order].astype(np.float64)
+    first = np.r_[True, xs[1:] != xs[:-1]] if n else np.zeros(0, dtype=bool)
+    group = np.cumsum(first) - 1
+    distinct = xs[first]
+    at = np.argsort(score, kind="stable")  # interpolating at sorted points is ~10x faster
+    points = np.asarray(score, dtype=np.float64)[at]
+    for _ in range(CALIBRATION_RESAMPLES):
+        rows = rng.integers(0, n, n)
+        weights = np.bincount(rows, minlength=n)[order].astype(np.float64)
+        positives = float(weights @ ys)
+        if positives == 0 or positives == n:  # a single class in the resample
+            continue
+        total = np.bincount(group, weights=weights, minlength=distinct.size)
+        kept = total > 0
+        mean = np.bincount(group, weights=weights * ys, minlength=distinct.size)[kept] / total[kept]
+        fitted = isotonic_regression(mean, sample_weight=total[kept], y_min=0.0, y_max=1.0)
+        proba = np.empty(points.size)
+        proba[at] = np.interp(points, distinct[kept], fitted)
+        yield proba
+
+
 def window_estimate(
-    model: Any, frame: pd.DataFrame, config: ModelConfig, as_of: date
+    model: Any,
+    frame: pd.DataFrame,
+    config: ModelConfig,
+    as_of: date,
+    outputs: ChampionOutputs | None = None,
 ) -> dict[str, Any] | None:
     """The decision record's `estimated_performance`: CBPE of the configured metric on the
     window's rows whose labels are not yet due, calibrated on its rows whose labels matured.
 
-    None for a regression model; a dict with an `error` when there is nothing to estimate on.
+    `outputs` are the champion's outputs on the window's rows (predicted when not given: the
+    flow passes the run's one predict). None for a regression model; a dict with an `error`
+    when there is nothing to estimate on.
     """
     if config.task is not Task.classification:
         return None
     ts = frame[config.columns.timestamp]
     cutoff = label_cutoff(as_of, config.windows.label_delay_days)
-    pending, reference = frame[ts >= cutoff], matured(frame[ts < cutoff], config)
+    pending = (ts >= cutoff).to_numpy()
+    reference = ~pending & frame[config.columns.label].notna().to_numpy()
     out: dict[str, Any] = {
         "metric": config.metric,
         "value": None,
         "standard_error": None,
-        "rows": len(pending),
-        "days": sorted({d.isoformat() for d in pending[config.columns.timestamp].dt.date}),
-        "calibrated_on": _span(reference, config),
+        "rows": int(pending.sum()),
+        "days": _days(ts[pending]),
+        "calibrated_on": _span(ts[reference]),
     }
-    if pending.empty:
+    if not pending.any():
         return {**out, "error": "no rows whose labels are not yet due"}
     if not hasattr(model, "predict_proba") or len(getattr(model, "classes_", ())) != 2:
         return {**out, "error": "CBPE needs a binary classifier with predict_proba"}
-    positive, x = model.classes_[1], features(pending, config)
-    ref_score = (
-        model.predict_proba(features(reference, config))[:, 1] if len(reference) else np.empty(0)
-    )
-    ref_label = reference[config.columns.label].to_numpy() == positive
-    predicted = np.asarray(model.predict(x)) == positive  # what the realised f1/accuracy score
+    outputs = outputs if outputs is not None else champion_outputs(model, frame, config)
+    if outputs.kind != "score" or outputs.class_index is None or outputs.rows != len(frame):
+        raise ValueError("CBPE needs the champion's positive-class scores on every window row")
+    positive = model.classes_[1]
+    ref_label = frame[config.columns.label].to_numpy()[reference] == positive
+    predicted = outputs.class_index[pending] == 1  # what the realised f1/accuracy score
     try:
-        est = cbpe(ref_score, ref_label, model.predict_proba(x)[:, 1], predicted, config.metric)
+        est = cbpe(
+            outputs.values[reference], ref_label, outputs.values[pending], predicted, config.metric
+        )
     except ValueError as exc:
         return {**out, "error": str(exc)}
     return {
@@ -266,12 +309,16 @@ def lined_up(estimate: dict[str, Any], realised: float | None, rows: int) -> dic
     }
 
 
-def _span(rows: pd.DataFrame, config: ModelConfig) -> dict[str, Any]:
-    days = rows[config.columns.timestamp].dt.date
+def _days(timestamps: pd.Series) -> list[str]:
+    """The distinct UTC days of the timestamps, oldest first (one per day, not per row)."""
+    return [d.date().isoformat() for d in sorted(timestamps.dt.floor("D").unique())]
+
+
+def _span(timestamps: pd.Series) -> dict[str, Any]:
     return {
-        "rows": len(rows),
-        "start": days.min().isoformat() if len(rows) else None,
-        "end": days.max().isoformat() if len(rows) else None,
+        "rows": len(timestamps),
+        "start": timestamps.min().date().isoformat() if len(timestamps) else None,
+        "end": timestamps.max().date().isoformat() if len(timestamps) else None,
     }
 
 

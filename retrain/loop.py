@@ -18,7 +18,7 @@ from retrain.policy import PolicyInputs, reference_metric
 from retrain.registry import Champion
 from retrain.reporting import RECORD_VERSION, challenger_scores, drift_history, last_promotion
 from retrain.tournament import Tournament
-from retrain.training import matured, slices
+from retrain.training import SAMPLING_RULE, matured_rows, slices
 from retrain.validation import ValidationReport
 
 
@@ -120,7 +120,7 @@ def policy_inputs(
         data_valid=validation.valid,
         has_champion=current is not None,
         forced=forced,
-        labelled_rows=len(matured(window.frame, config)),
+        labelled_rows=matured_rows(window.frame, config),
         champion_metric=champion_metric,
         reference_metric=reference,
         higher_is_better=config.higher_is_better,
@@ -142,7 +142,7 @@ def window_summary(window: LoadedWindow, config: ModelConfig) -> dict[str, Any]:
         "start": window.window.start.isoformat(),
         "end": window.window.end.isoformat(),
         "rows": len(window.frame),
-        "labelled_rows": len(matured(window.frame, config)),
+        "labelled_rows": matured_rows(window.frame, config),
         "days_present": [d.isoformat() for d in window.days_present],
         "days_missing": [d.isoformat() for d in window.days_missing],
         "files": len(window.files),
@@ -162,6 +162,7 @@ def training_summary(
         "holdout_start": cut.holdout_start.date().isoformat(),
         "cutoff": cut.cutoff.date().isoformat(),
         "refit": False,
+        "sampling": {"max_rows": config.training.max_rows, "rule": SAMPLING_RULE},
         "served_fit": served,
         "seconds": round(contest.fit_seconds, 3),
     }

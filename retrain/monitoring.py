@@ -18,6 +18,7 @@ from retrain.drift import DriftSummary
 from retrain.drift_stats import PREDICTION, SCORE, ReferenceStats
 from retrain.outputs import Predictions, prediction_summary, served_summary, training_range
 from retrain.quality import Quality, classification_quality, regression_quality
+from retrain.scoring import ChampionOutputs, champion_outputs
 from retrain.traffic import (
     Inputs,
     Traffic,
@@ -25,18 +26,16 @@ from retrain.traffic import (
     inputs_summary,
     traffic_summary,
 )
-from retrain.training import features
 
+__all__ = [
+    "ChampionFacts",
+    "ChampionOutputs",
+    "Monitoring",
+    "champion_outputs",
+    "flat_metrics",
+    "monitor_window",
+]
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_\-. /]")
-
-
-@dataclass(frozen=True)
-class ChampionOutputs:
-    """The champion's outputs on every row of the window, from one predict call."""
-
-    values: np.ndarray  # positive-class probabilities ("score"), classes ("class") or values
-    classes: np.ndarray | None  # classification: the predicted class of each row
-    kind: str
 
 
 @dataclass(frozen=True)
@@ -105,19 +104,6 @@ def flat_metrics(section: dict[str, Any]) -> dict[str, float]:
         for k, v in out.items()
         if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
     }
-
-
-def champion_outputs(model: Any, frame: pd.DataFrame, config: ModelConfig) -> ChampionOutputs:
-    """Scores and classes of a classifier (one predict_proba), or a regressor's values."""
-    x = features(frame, config)
-    if config.task is Task.regression:
-        return ChampionOutputs(np.asarray(model.predict(x), dtype=float), None, "value")
-    if hasattr(model, "predict_proba"):
-        proba = np.asarray(model.predict_proba(x))
-        classes = np.asarray(model.classes_)[proba.argmax(axis=1)]
-        return ChampionOutputs(proba[:, -1].astype(float), classes, "score")
-    classes = np.asarray(model.predict(x))
-    return ChampionOutputs(classes.astype(float), classes, "class")
 
 
 def monitor_window(

@@ -37,7 +37,10 @@ def label_cutoff(as_of: date, label_delay_days: int) -> datetime:
 
 
 def mask_immature_labels(frame: pd.DataFrame, config: ModelConfig, as_of: date) -> pd.DataFrame:
-    """Null the labels of events too recent to have matured (what production would see)."""
+    """Null the labels of events too recent to have matured (what production would see).
+
+    A new frame whose label column is new and whose other columns share `frame`'s data (no
+    copy of the window); `frame` itself is left as it was."""
     cutoff = label_cutoff(as_of, config.windows.label_delay_days)
     ts, label = config.columns.timestamp, config.columns.label
     if label not in frame.columns or ts not in frame.columns:
@@ -45,9 +48,22 @@ def mask_immature_labels(frame: pd.DataFrame, config: ModelConfig, as_of: date) 
     immature = frame[ts] >= cutoff
     if not immature.any():
         return frame
-    out = frame.copy()
+    out = frame.copy(deep=False)  # shares every column's data; only the label is replaced
     out[label] = out[label].astype("float64").where(~immature)
     return out
+
+
+def matured_mask(frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
+    """Which rows' labels have arrived, as a boolean array (no copy of the frame)."""
+    label = config.columns.label
+    if label not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return np.asarray(frame[label].notna().to_numpy(), dtype=bool)
+
+
+def matured_rows(frame: pd.DataFrame, config: ModelConfig) -> int:
+    """How many rows' labels have arrived, counted without copying the frame."""
+    return int(matured_mask(frame, config).sum())
 
 
 def matured(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
@@ -145,13 +161,17 @@ class Fit:
     start: datetime
     end: datetime
     seconds: float
+    rows_available: int | None = None  # matured rows in [start, end) before training.max_rows
 
     def to_dict(self) -> dict[str, Any]:
+        available = len(self.train) if self.rows_available is None else self.rows_available
         return {
             "recipe": self.recipe.name,
             "start": self.start.date().isoformat(),
             "end": self.end.date().isoformat(),
             "rows": len(self.train),
+            "rows_available": available,
+            "sampled": available > len(self.train),
             "seconds": round(self.seconds, 3),
         }
 
@@ -167,11 +187,30 @@ def slices(config: ModelConfig, as_of: date) -> Slices:
 def between(
     frame: pd.DataFrame, config: ModelConfig, start: datetime, end: datetime
 ) -> pd.DataFrame:
-    """Matured rows with start <= timestamp < end, oldest first."""
-    rows = matured(frame, config)
-    ts = rows[config.columns.timestamp]
-    rows = rows[(ts >= start) & (ts < end)]
-    return rows.sort_values(config.columns.timestamp, kind="stable")
+    """Matured rows with start <= timestamp < end, oldest first (one copy of those rows)."""
+    return newest_between(frame, config, start, end, None)[0]
+
+
+SAMPLING_RULE = "the most recent training.max_rows matured rows of the recipe's window"
+
+
+def newest_between(
+    frame: pd.DataFrame, config: ModelConfig, start: datetime, end: datetime, max_rows: int | None
+) -> tuple[pd.DataFrame, int]:
+    """The newest `max_rows` (all when None) matured rows with start <= timestamp < end, oldest
+    first, and how many there were: the sampling rule of a fit on a large window. Only the rows
+    kept are copied."""
+    column = config.columns.timestamp
+    ts = frame[column]
+    keep = matured_mask(frame, config) & (ts >= start).to_numpy() & (ts < end).to_numpy()
+    positions = np.flatnonzero(keep)
+    stamps = ts.to_numpy(dtype="datetime64[ns]")[positions] if len(positions) else None
+    if stamps is not None and (np.diff(stamps) < np.timedelta64(0)).any():
+        positions = positions[np.argsort(stamps, kind="stable")]
+    available = len(positions)
+    if max_rows is not None and available > max_rows:
+        positions = positions[available - max_rows :]
+    return frame.iloc[positions], available
 
 
 def recency_weights(timestamps: pd.Series, end: datetime, half_life_days: int) -> np.ndarray:
@@ -183,7 +222,7 @@ def recency_weights(timestamps: pd.Series, end: datetime, half_life_days: int) -
 def fit_recipe(frame: pd.DataFrame, config: ModelConfig, recipe: Recipe, end: datetime) -> Fit:
     """Fit a fresh pipeline on the recipe's last `days` days of matured rows before `end`."""
     start = end - timedelta(days=recipe.days)
-    train = between(frame, config, start, end)
+    train, available = newest_between(frame, config, start, end, config.training.max_rows)
     need = config.thresholds.min_labelled_rows
     if len(train) < need:
         raise TrainingError(
@@ -200,7 +239,7 @@ def fit_recipe(frame: pd.DataFrame, config: ModelConfig, recipe: Recipe, end: da
     model = build_pipeline(config)
     began = perf_counter()
     model.fit(features(train, config), y, **fit_params)
-    return Fit(recipe, model, train, start, end, perf_counter() - began)
+    return Fit(recipe, model, train, start, end, perf_counter() - began, available)
 
 
 def predict(model: Any, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:

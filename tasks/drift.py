@@ -17,6 +17,7 @@ from retrain.drift import DriftSummary, run_drift
 from retrain.drift_stats import PREDICTION
 from retrain.loop import ChampionState, RunInfo
 from retrain.registry import load_reference_stats
+from retrain.scoring import ChampionOutputs, champion_outputs
 from retrain.settings import Settings
 from retrain.training import predict
 
@@ -30,6 +31,7 @@ def measure_drift(
     run: RunInfo,
     window: LoadedWindow,
     champion: ChampionState,
+    outputs: ChampionOutputs | None = None,
 ) -> tuple[DriftSummary, dict[str, str]]:
     """Feature, prediction and target drift; reports go to S3 and to the MLflow run."""
     logger = get_run_logger()
@@ -39,7 +41,8 @@ def measure_drift(
     cols = config.columns
     frame = window.frame  # columns are passed as views: no copy of the window
     current = {c: frame[c] for c in (*cols.features, cols.label)}
-    current[PREDICTION] = pd.Series(predict(champion.model, frame, config), index=frame.index)
+    outputs = outputs if outputs is not None else champion_outputs(champion.model, frame, config)
+    current[PREDICTION] = pd.Series(outputs.for_metric(config.metric), index=frame.index)
     reference = champion.reference.assign(
         **{PREDICTION: predict(champion.model, champion.reference, config)}
     )

@@ -13,7 +13,8 @@ from retrain.data import LoadedWindow
 from retrain.estimate import lined_up, window_estimate
 from retrain.loop import ChampionState
 from retrain.monitoring import Monitoring
-from retrain.training import evaluate, matured
+from retrain.scoring import ChampionOutputs, champion_outputs, score_outputs
+from retrain.training import matured_mask
 
 
 @task(cache_policy=NO_CACHE)
@@ -22,17 +23,19 @@ def evaluate_champion(
     window: LoadedWindow,
     champion: ChampionState | None,
     monitoring: Monitoring | None = None,
+    outputs: ChampionOutputs | None = None,
 ) -> tuple[float | None, str | None]:
     """The champion's metric on rows whose labels have matured, or why it has none.
 
     Taken from the window's monitoring quality when it was computed (the same rows and
-    formula: no second predict). Whether there are enough rows to act on is the policy's call
-    (min_labelled_rows); a metric that cannot be computed is reported, never silently dropped.
+    formula), else from the run's champion outputs: no second predict. Whether there are
+    enough rows to act on is the policy's call (min_labelled_rows); a metric that cannot be
+    computed is reported, never silently dropped.
     """
-    rows = matured(window.frame, config)
+    known = matured_mask(window.frame, config)
     if champion is None:
         return None, None
-    if rows.empty:
+    if not known.any():
         return None, "no matured labelled rows in the window"
     quality = monitoring.quality if monitoring is not None else None
     try:
@@ -41,7 +44,9 @@ def evaluate_champion(
             if value is None:
                 raise ValueError(quality.undefined.get(config.metric, "undefined"))
         else:
-            value = evaluate(champion.model, rows, config)
+            if outputs is None:
+                outputs = champion_outputs(champion.model, window.frame, config)
+            value = score_outputs(outputs, window.frame, config, known)
     except ValueError as exc:  # e.g. a single class among the matured labels
         get_run_logger().warning("champion not scored on this window: %s", exc)
         return None, str(exc)
@@ -49,7 +54,7 @@ def evaluate_champion(
         "champion v%s %s on %d matured rows: %.4f",
         champion.champion.version,
         config.metric,
-        len(rows),
+        int(known.sum()),
         value,
     )
     return value, None
@@ -57,12 +62,17 @@ def evaluate_champion(
 
 @task(cache_policy=NO_CACHE)
 def estimate_performance(
-    config: ModelConfig, window: LoadedWindow, champion: ChampionState | None, as_of: date
+    config: ModelConfig,
+    window: LoadedWindow,
+    champion: ChampionState | None,
+    as_of: date,
+    outputs: ChampionOutputs | None = None,
 ) -> dict[str, Any] | None:
-    """CBPE of the champion's metric on the rows whose labels are not yet due (classification)."""
+    """CBPE of the champion's metric on the rows whose labels are not yet due (classification),
+    from the run's champion outputs."""
     if champion is None or window.frame.empty:
         return None
-    estimate = window_estimate(champion.model, window.frame, config, as_of)
+    estimate = window_estimate(champion.model, window.frame, config, as_of, outputs)
     if estimate and estimate.get("value") is not None:
         get_run_logger().info(
             "champion v%s estimated %s on %d rows whose labels are not yet due (%s): %.4f ± %.4f",
@@ -81,14 +91,15 @@ def check_estimate(
     config: ModelConfig, days: LoadedWindow, champion: ChampionState, estimate: dict[str, Any]
 ) -> dict[str, Any]:
     """An earlier window's estimate beside the champion's realised metric on the same days."""
-    rows = matured(days.frame, config)
+    known = matured_mask(days.frame, config)
     realised = None
-    if not rows.empty:
+    if known.any():
         try:
-            realised = evaluate(champion.model, rows, config)
+            outputs = champion_outputs(champion.model, days.frame, config)
+            realised = score_outputs(outputs, days.frame, config, known)
         except ValueError as exc:
             get_run_logger().warning("earlier estimate not checked: %s", exc)
-    checked = lined_up(estimate, realised, len(rows))
+    checked = lined_up(estimate, realised, int(known.sum()))
     get_run_logger().info(
         "estimate of the window ending %s, now realised: %s", estimate.get("as_of"), checked
     )

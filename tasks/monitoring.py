@@ -14,8 +14,9 @@ from retrain.drift import DriftSummary
 from retrain.errors import service_call
 from retrain.history import history_run, log_window, window_step
 from retrain.loop import ChampionState, RunInfo
-from retrain.monitoring import ChampionFacts, Monitoring, champion_outputs, monitor_window
+from retrain.monitoring import ChampionFacts, Monitoring, monitor_window
 from retrain.registry import load_reference_stats
+from retrain.scoring import ChampionOutputs, champion_outputs
 from retrain.settings import Settings
 
 
@@ -26,13 +27,16 @@ def compute_monitoring(
     window: LoadedWindow,
     champion: ChampionState | None,
     drift: DriftSummary | None,
+    outputs: ChampionOutputs | None = None,
 ) -> Monitoring:
-    """Quality, predictions, inputs and traffic of the window (one champion predict)."""
+    """Quality, predictions, inputs and traffic of the window, from the run's champion outputs
+    (predicted here only when not given)."""
     facts = None
     if champion is not None:
         with service_call("MLflow", "read reference statistics of run", champion.champion.run_id):
             stats = load_reference_stats(mlflow_client(settings), champion.champion.run_id)
-        outputs = champion_outputs(champion.model, window.frame, config)
+        if outputs is None:
+            outputs = champion_outputs(champion.model, window.frame, config)
         facts = ChampionFacts(outputs, champion.schema, champion.reference, stats)
     began = perf_counter()
     monitoring = monitor_window(window.frame, config, window.window.days(), facts, drift)

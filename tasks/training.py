@@ -17,16 +17,15 @@ from retrain.errors import service_call
 from retrain.loop import ChampionState, RunInfo
 from retrain.model_io import log_sklearn_model
 from retrain.registry import log_reference
+from retrain.scoring import champion_outputs, has_training_scores
 from retrain.settings import Settings
 from retrain.tournament import Tournament, run_tournament
 from retrain.training import (
     Fit,
     fit_recipe,
     input_example,
-    predict,
     reference_sample,
     slices,
-    training_scores,
 )
 from retrain.validation import capture_schema
 
@@ -74,14 +73,15 @@ def refit_winner(
 
 
 def _reference_stats(config: ModelConfig, fit: Fit) -> ReferenceStats:
-    """Drift statistics of the whole training set and of the model's predictions on it."""
+    """Drift statistics of the whole training set and of the model's predictions on it (one
+    chunked predict, as on a window)."""
     train, cols = fit.train, config.columns
+    outputs = champion_outputs(fit.model, train, config)
     frame = {c: train[c] for c in (*cols.features, cols.label)}
-    frame[PREDICTION] = pd.Series(predict(fit.model, train, config), index=train.index)
+    frame[PREDICTION] = pd.Series(outputs.for_metric(config.metric), index=train.index)
     extra = [cols.label, PREDICTION]
-    scores = training_scores(fit.model, train, config)
-    if scores is not None:  # the training range of the scores monitoring bins and bounds
-        frame[SCORE] = pd.Series(scores, index=train.index)
+    if has_training_scores(config, outputs):  # the range of the scores monitoring bins and bounds
+        frame[SCORE] = pd.Series(outputs.values, index=train.index)
         extra.append(SCORE)
     return compute_reference_stats(frame, cols.numeric, cols.categorical, extra)
 

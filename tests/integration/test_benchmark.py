@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from benchmarks import drift_benchmark, synthetic
@@ -10,7 +13,7 @@ from retrain.settings import Settings
 pytestmark = pytest.mark.integration
 
 
-def test_benchmark_runs_end_to_end_at_a_tiny_size(stack: Settings) -> None:
+def test_benchmark_runs_end_to_end_at_a_tiny_size(stack: Settings, tmp_path: Path) -> None:
     args = drift_benchmark.parse_args(
         ["--rows=3000", "--numeric=6", "--categorical=3", "--sample-rows=1000"]
     )
@@ -37,3 +40,23 @@ def test_benchmark_runs_end_to_end_at_a_tiny_size(stack: Settings) -> None:
     report = results["report"]
     assert "per-column verdicts: 9/9 agree (100.0%)" in report
     assert "cycle / floor" in report
+    cycle = results["cycle"]["phases"]  # the flow's steps, one predict among them
+    assert list(cycle) == [
+        "load",
+        "validate",
+        "predict",
+        "drift",
+        "monitoring",
+        "evaluate",
+        "estimate",
+    ]
+    assert results["cycle"]["estimate_rows"] > 0 and results["floor"]["peak_rss_gb"] > 0
+    assert "peak RSS of the cycle's process" in report
+    c = results["streamed"]  # the window never whole: the same verdicts from merged summaries
+    assert c["rows"] == args.rows and drift_benchmark._agreement(c, b)["agree"] == 9
+    assert "(c) streamed" in report
+    out = drift_benchmark.write_results(results, tmp_path / "drift.txt")
+    assert out.read_text() == report + "\n"
+    assert json.loads(out.with_suffix(".json").read_text())["cycle"]["valid"] is True
+    skipped = drift_benchmark._evidently_skipped(drift_benchmark.parse_args(["--rows=10000000"]))
+    assert "Evidently not run" in skipped and "10,000,000 rows would need about" in skipped

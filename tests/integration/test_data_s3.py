@@ -23,8 +23,10 @@ from retrain.data import (
     put_json,
     write_partition,
 )
+from retrain.drift_stats import compute_reference_stats
 from retrain.flights import flights_frame, seed_flights
 from retrain.settings import get_settings
+from retrain.window_stats import NumericSummary, summarize, summarize_window
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +113,33 @@ def test_projection_keeps_configured_columns_and_lists_extras(s3: Any, bucket: s
     assert loaded.frame.attrs["extra_columns"] == ["debug"]
     assert loaded.frame.attrs["missing_columns"] == ["x"]
     assert loaded.frame["ts"].iloc[0] == pd.Timestamp(D1, tz="UTC")
+
+
+def test_files_that_differ_combine_as_pandas_would(s3: Any, bucket: str) -> None:
+    """Files of one window read into Arrow and converted once give what concatenating each
+    file's frame in pandas gives: an int label beside a float one, a file without a column,
+    naive, zoned and text timestamps, a file with an extra column."""
+    src = source(bucket)
+    first = day_frame(D1).assign(y=[1, 0, 1, 0, 1])  # int64 labels, no nulls
+    second = day_frame(D2, start_id=10).drop(columns=["p"]).assign(debug="z")
+    second["ts"] = second["ts"].dt.tz_convert("Europe/Paris")
+    third = day_frame(D3, start_id=20)
+    third["ts"] = third["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")  # text timestamps
+    for day, frame in ((D1, first), (D2, second), (D3, third)):
+        write_partition(s3, src, day, frame)
+
+    loaded = load_window(s3, src, COLUMNS, Window(D1, D4))
+
+    expected = pd.concat([day_frame(D1), day_frame(D2, start_id=10), day_frame(D3, start_id=20)])
+    expected = expected.reset_index(drop=True).assign(
+        y=[1.0, 0, 1, 0, 1, 1, None, 1, None, 0, 1, None, 1, None, 0]
+    )
+    expected.loc[5:9, "p"] = None
+    pd.testing.assert_frame_equal(loaded.frame, expected, check_dtype=False)
+    assert str(loaded.frame["ts"].dtype) == "datetime64[ns, UTC]"
+    assert str(loaded.frame["y"].dtype) == "float64"
+    assert loaded.frame.attrs["extra_columns"] == ["debug"]
+    assert loaded.frame.attrs["missing_columns"] == ["p"]
 
 
 def test_listing_ignores_other_files_and_bad_folders(s3: Any, bucket: str) -> None:
@@ -206,3 +235,29 @@ def test_seed_flights_twice_writes_nothing_the_second_time(s3: Any, bucket: str)
 
     again = seed_flights(s3, src, start, date(2013, 3, 2), overwrite=True)
     assert again.days_written == (start,)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_window_streamed_in_batches_summarises_as_the_loaded_window(
+    s3: Any, bucket: str, fmt: Literal["parquet", "csv"]
+) -> None:
+    src = source(bucket, fmt)
+    for i, day in enumerate([D1, D2, D3]):
+        write_partition(s3, src, day, day_frame(day, n=40 + i, start_id=100 * i))
+    stats = compute_reference_stats(day_frame(D4, n=30), COLUMNS.numeric, COLUMNS.categorical)
+    window = Window(D1, D4)
+
+    streamed = summarize_window(s3, src, COLUMNS, window, stats, batch_rows=7)
+    loaded = load_window(s3, src, COLUMNS, window).frame
+    whole = summarize(loaded, stats, COLUMNS.numeric, COLUMNS.categorical)
+
+    assert streamed.rows == whole.rows == 40 + 41 + 42
+    assert streamed.columns["c"] == whole.columns["c"]
+    x_streamed, x_whole = streamed.columns["x"], whole.columns["x"]
+    assert isinstance(x_streamed, NumericSummary) and isinstance(x_whole, NumericSummary)
+    assert x_streamed.exact == x_whole.exact
+    assert (x_streamed.binned == x_whole.binned).all()
+
+    write_partition(s3, src, D3, day_frame(D3).drop(columns=["c"]), name="part-0001")
+    with pytest.raises(DataError, match=r"part-0001.* lacks columns \['c'\]"):
+        summarize_window(s3, src, COLUMNS, window, stats)

@@ -172,6 +172,23 @@ def test_reports_written_and_json_parses(tmp_path: Path) -> None:
     assert json.loads(json.dumps(summary.to_dict()))["drift_share"] == summary.drift_share
 
 
+def test_report_is_built_on_the_configured_sample_and_says_so(tmp_path: Path) -> None:
+    ref, cur = _frame(0), _frame(1)
+    summary, reports = run_drift(
+        ref,
+        cur,
+        numeric=NUMERIC,
+        categorical=CATEGORICAL,
+        thresholds=DriftThresholds(report_rows=400),
+        out_dir=tmp_path / "drift",
+    )
+    assert reports is not None
+    assert summary.report_sample_rows == 400 and summary.current_rows == ROWS
+    note = "a random sample of 400 of the window&#x27;s 1,500 rows"
+    assert note in reports.html.read_text()
+    assert "400 of the window's 1,500 rows" in json.loads(reports.json.read_text())["sample"]
+
+
 def test_no_reports_without_out_dir() -> None:
     ref = _frame(0)
     _, reports = run_drift(ref, ref, numeric=NUMERIC, categorical=[], thresholds=DriftThresholds())

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from retrain.estimate import (
+    CALIBRATION_RESAMPLES,
     ESTIMATED_METRICS,
+    _bootstrap_calibrations,
+    calibrate,
     cbpe,
     confusion_metrics,
     estimate_metrics,
@@ -165,3 +168,31 @@ def _two_class_reference() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     score = rng.random(400)
     return score, (rng.random(400) < score).astype(int)
+
+
+@pytest.mark.parametrize("decimals", [2, None])
+def test_bootstrap_refits_equal_sklearn_isotonic_refits(decimals: int | None) -> None:
+    """The calibration bootstrap refits from row counts on scores sorted once: the same
+    probabilities as IsotonicRegression fitted on each resample (ties of the score included)."""
+    rng = np.random.default_rng(3)
+    ref_score = rng.random(3000).astype(np.float32)
+    if decimals is not None:
+        ref_score = np.round(ref_score, decimals)  # many ties
+    ref_label = (rng.random(3000) < ref_score).astype(int)
+    score = rng.random(500)
+    fast = list(_bootstrap_calibrations(ref_score, ref_label, score, np.random.default_rng(7)))
+    draws, slow = np.random.default_rng(7), []
+    for _ in range(CALIBRATION_RESAMPLES):
+        rows = draws.integers(0, ref_score.size, ref_score.size)
+        slow.append(calibrate(ref_score[rows], ref_label[rows]).predict(score))
+    assert len(fast) == len(slow) == CALIBRATION_RESAMPLES
+    for mine, theirs in zip(fast, slow, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-12)
+
+
+def test_bootstrap_skips_resamples_of_a_single_class() -> None:
+    ref_score, ref_label = np.array([0.1, 0.9]), np.array([0, 1])
+    refits = list(
+        _bootstrap_calibrations(ref_score, ref_label, ref_score, np.random.default_rng(0))
+    )
+    assert 0 < len(refits) < CALIBRATION_RESAMPLES  # about half the resamples of 2 rows

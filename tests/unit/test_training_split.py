@@ -8,8 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retrain.config import ModelConfig, parse_config
-from retrain.training import between, label_cutoff, mask_immature_labels, slices
+from retrain.config import ModelConfig, Recipe, parse_config
+from retrain.training import (
+    between,
+    fit_recipe,
+    label_cutoff,
+    mask_immature_labels,
+    newest_between,
+    slices,
+)
 from tests.helpers import ID, LABEL, TS, config_dict, merge
 
 AS_OF = date(2024, 3, 11)
@@ -97,6 +104,8 @@ def test_mask_immature_labels_nulls_labels_from_the_cutoff_on() -> None:
     assert masked[LABEL].iloc[1:].isna().all()
     assert list(frame[LABEL]) == [1.0, 1.0, 0.0]  # the input is left as it was
     assert masked.drop(columns=LABEL).equals(frame.drop(columns=LABEL))
+    for column in frame.columns.drop(LABEL):  # no copy of the window: the rest is shared
+        assert np.shares_memory(masked[column].values, frame[column].values)
 
 
 @pytest.mark.parametrize(("delay", "masked_rows"), [(0, 0), (1, 1), (3, 3)])
@@ -109,3 +118,42 @@ def test_mask_immature_labels_follows_the_label_delay(delay: int, masked_rows: i
 def test_mask_immature_labels_without_a_label_column_changes_nothing() -> None:
     frame = _frame([CUTOFF]).drop(columns=LABEL)
     assert mask_immature_labels(frame, _config(), AS_OF) is frame
+
+
+def test_newest_between_keeps_the_most_recent_matured_rows_oldest_first() -> None:
+    moments = [datetime(2024, 3, 1, tzinfo=UTC) + timedelta(hours=h) for h in range(10)]
+    order = [3, 9, 0, 7, 1, 8, 2, 6, 4, 5]  # files need not be in time order
+    labels = [1.0, 0.0, None, 1.0, 0.0, 1.0, None, 0.0, 1.0, 0.0]
+    frame = _frame([moments[i] for i in order], labels)
+    start, end = moments[0], moments[9]  # the last moment is outside [start, end)
+    everything, available = newest_between(frame, _config(), start, end, None)
+    assert available == len(everything) == 7  # 9 rows in range, 2 of them unlabelled
+    assert everything[TS].is_monotonic_increasing
+    newest, available = newest_between(frame, _config(), start, end, 3)
+    assert available == 7
+    assert list(newest[TS]) == list(everything[TS].iloc[-3:])
+    assert newest.equals(between(frame, _config(), start, end).iloc[-3:])
+
+
+def test_a_fit_on_a_large_window_takes_the_newest_max_rows_and_says_so() -> None:
+    moments = [datetime(2024, 2, 20, tzinfo=UTC) + timedelta(minutes=15 * i) for i in range(1500)]
+    frame = _frame(moments)
+    frame["x1"] = np.random.default_rng(0).normal(size=len(frame))
+    raw = merge(
+        config_dict("split_test", "production-data", "split"), {"training": {"max_rows": 1000}}
+    )
+    config = parse_config(raw)
+    fit = fit_recipe(frame, config, Recipe(days=30), CUTOFF)
+    assert len(fit.train) == 1000 and fit.train[TS].is_monotonic_increasing
+    assert fit.train[TS].min() == frame[TS].iloc[500]  # the 1,000 newest of 1,500 rows
+    record = fit.to_dict()
+    assert (record["rows"], record["rows_available"], record["sampled"]) == (1000, 1500, True)
+    whole = fit_recipe(
+        frame,
+        config.model_copy(
+            update={"training": config.training.model_copy(update={"max_rows": 5000})}
+        ),
+        Recipe(days=30),
+        CUTOFF,
+    )
+    assert whole.to_dict()["sampled"] is False and len(whole.train) == 1500
