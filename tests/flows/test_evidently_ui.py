@@ -145,19 +145,23 @@ def test_an_unreachable_ui_fails_no_run(
     assert any(dead in r.getMessage() for r in caplog.records), caplog.text
 
 
+def _dashboards(model: str, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "scripts/dashboards.py", "--model", model, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
 def test_the_dashboards_script_finds_all_three_filled(
     stack: Settings, windows: tuple[str, Path, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
     """scripts/dashboards.py (what `make demo` runs) on this module's model: the MLflow history
     charts, the Prometheus graph and the Evidently dashboard show the model, one PNG each."""
     name, _, _ = windows
-    done = subprocess.run(
-        [sys.executable, "scripts/dashboards.py", "--model", name, "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = _dashboards(name, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     for page in ("mlflow_history", "prometheus_graph", "evidently_dashboard"):
         assert (tmp_path / f"{page}.png").stat().st_size > 20_000, page
@@ -168,12 +172,6 @@ def test_the_dashboards_script_names_a_model_without_history(
     stack: Settings, tmp_path: Path
 ) -> None:
     name = f"nohistory_{uuid.uuid4().hex[:8]}"
-    done = subprocess.run(
-        [sys.executable, "scripts/dashboards.py", "--model", name, "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = _dashboards(name, tmp_path)
     assert done.returncode == 1
     assert f"retrain-loop/{name}/monitoring" in done.stderr, done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -42,6 +43,27 @@ async def _schedules(name: str) -> list[Any]:
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(name)
         return await client.read_deployment_schedules(deployment.id)
+
+
+async def _scheduled_runs(name: str) -> list[Any]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(name)
+        return await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+            ),
+        )
 
 
 def _git_status() -> str:
@@ -82,6 +104,14 @@ def test_redeploy_keeps_one_schedule_per_deployment(stack: Settings) -> None:
     assert len(asyncio.run(_schedules("monitor-and-retrain/flights_delay"))) == 1
     assert asyncio.run(_schedules("monitor-and-retrain/flights_delay-retrain-now")) == []
     assert asyncio.run(_schedules("replay/flights_delay")) == []
+    # the server's scheduler (a 60 s loop) turns the weekly schedule into scheduled runs
+    deadline, runs = time.monotonic() + 150, []
+    while not runs and time.monotonic() < deadline:
+        time.sleep(5)
+        runs = asyncio.run(_scheduled_runs("monitor-and-retrain/flights_delay"))
+    assert runs, "the Prefect scheduler created no scheduled run of the weekly deployment"
+    assert all(r.expected_start_time.weekday() == 0 for r in runs)  # cron 0 6 * * 1: Mondays
+    assert all(r.expected_start_time.hour == 6 for r in runs)
 
 
 def test_new_model_deployed_and_run_on_the_worker(
