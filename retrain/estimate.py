@@ -31,7 +31,7 @@ from retrain.config import ModelConfig, Task
 from retrain.data import Window
 from retrain.policy import PolicyInputs
 from retrain.scoring import ChampionOutputs, champion_outputs
-from retrain.training import label_cutoff
+from retrain.training import label_cutoff, matured_mask
 
 ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 LABEL_DRAWS = 200  # Monte Carlo draws of the labels the calibrated probabilities imply
@@ -212,7 +212,7 @@ def window_estimate(
     ts = frame[config.columns.timestamp]
     cutoff = label_cutoff(as_of, config.windows.label_delay_days)
     pending = (ts >= cutoff).to_numpy()
-    reference = ~pending & frame[config.columns.label].notna().to_numpy()
+    reference = ~pending & matured_mask(frame, config)
     out: dict[str, Any] = {
         "metric": config.metric,
         "value": None,
