@@ -168,14 +168,21 @@ def training_summary(
     }
 
 
-def new_record(config: ModelConfig, run: RunInfo, forced: bool) -> dict[str, Any]:
-    """The decision record as a run opens it; steps fill it in."""
+def _record_head(config: ModelConfig, as_of: date, mode: str) -> dict[str, Any]:
+    """The fields that name a run's window: first in every record and alert payload."""
     return {
         "record_version": RECORD_VERSION,
         "model": config.name,
-        "as_of": run.as_of.isoformat(),
-        "mode": run.mode,
+        "as_of": as_of.isoformat(),
+        "mode": mode,
         "metric": config.metric,
+    }
+
+
+def new_record(config: ModelConfig, run: RunInfo, forced: bool) -> dict[str, Any]:
+    """The decision record as a run opens it; steps fill it in."""
+    return {
+        **_record_head(config, run.as_of, run.mode),
         "forced": forced,
         "flow_run_id": run.flow_run_id,
         "mlflow_run_id": run.mlflow_run_id,
@@ -195,11 +202,7 @@ def unrecorded_failure(config: ModelConfig, as_of: date, mode: str, error: str) 
     """What the alert channels get for a run that failed before its decision record was opened
     (a missing bucket, the model's lock not free in time, MLflow unreachable): not stored."""
     return {
-        "record_version": RECORD_VERSION,
-        "model": config.name,
-        "as_of": as_of.isoformat(),
-        "mode": mode,
-        "metric": config.metric,
+        **_record_head(config, as_of, mode),
         "status": "failed",
         "error": error,
         "decision": {"action": "none", "reasons": [], "details": {}},
