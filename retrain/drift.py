@@ -10,10 +10,11 @@ sample only: for the HTML and JSON reports, and for a method statistics cannot g
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,9 @@ from retrain.drift_stats import (
     frame_rows,
     is_categorical_dtype,
 )
+
+if TYPE_CHECKING:
+    from retrain.window_stats import WindowSummary
 
 __all__ = [
     "ALL_NULL",
@@ -196,13 +200,14 @@ def _plans(
     prediction: str | None,
     target: str | None,
     min_target_rows: int,
+    summarised: Collection[str] = (),
 ) -> tuple[list[Plan], Plan | None, Plan | None]:
     named = [*numeric, *categorical, *(c for c in (prediction, target) if c)]
     if not numeric and not categorical:
         raise ValueError("drift needs at least one numeric or categorical feature column")
     if len(set(named)) != len(named):
         raise ValueError(f"a column is named twice among features, prediction and target: {named}")
-    for side, names in (("reference", stats.columns), ("current", current)):
+    for side, names in (("reference", stats.columns), ("current", {*current, *summarised})):
         missing = [c for c in named if c not in names]
         if missing:
             raise ValueError(f"{side} data lacks columns {missing}")
@@ -253,6 +258,8 @@ def run_drift(
     min_target_rows: int = MIN_TARGET_ROWS,
     reference_stats: ReferenceStats | None = None,
     report_sample_rows: int | None = None,
+    summary: WindowSummary | None = None,
+    sample: Frame | None = None,
 ) -> tuple[DriftSummary, DriftReports | None]:
     """Feature, prediction and target drift of `current` against the reference statistics.
 
@@ -260,25 +267,47 @@ def run_drift(
     report, and the source of the statistics when `reference_stats` is not given. Reports
     (on at most `report_sample_rows` rows a side, `thresholds.report_rows` when None) are
     saved only when out_dir is given.
+
+    A streamed window gives its features as `summary` (merged batch statistics on the
+    reference's bins, `retrain.window_stats`) and a `sample` of its whole rows for the report;
+    `current` then holds the prediction and target columns of every row.
     """
+    from retrain.window_stats import feature_drift  # it builds on this module
+
     report_sample_rows = report_sample_rows or thresholds.report_rows
     extra = [c for c in (prediction, target) if c]
     stats = reference_stats or compute_reference_stats(reference, numeric, categorical, extra)
+    summarised = summary.facts if summary is not None else ()
     features, pred_plan, target_plan = _plans(
-        stats, current, numeric, categorical, thresholds, prediction, target, min_target_rows
+        stats,
+        current,
+        numeric,
+        categorical,
+        thresholds,
+        prediction,
+        target,
+        min_target_rows,
+        summarised,
     )
     plans = [*features, *(p for p in (pred_plan, target_plan) if p is not None)]
     sampled = [p for p in plans if not _from_stats(p)]
+    rows = frame_rows(current)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Evidently (mostly Python, plotly) runs beside the statistics (mostly numpy, no GIL)
         pending = None
         if sampled or out_dir is not None:
-            args = (reference, current, plans, report_sample_rows, out_dir)
+            shown = sample if sample is not None else current
+            args = (reference, shown, plans, report_sample_rows, out_dir, rows)
             pending = pool.submit(sample_report, *args)
-        verdicts = {
+        verdicts: dict[str, ColumnDrift] = {}
+        if summary is not None:
+            found = feature_drift(stats, summary, numeric, categorical, thresholds)
+            verdicts = {p.column: v for p, v in zip(features, found, strict=True) if v is not None}
+        verdicts |= {
             p.column: v
             for p in plans
-            if (v := _measure(p, stats.columns[p.column], current[p.column])) is not None
+            if p.column not in summarised
+            and (v := _measure(p, stats.columns[p.column], current[p.column])) is not None
         }
         report = pending.result() if pending is not None else None
     if report is not None and report.result is not None:
@@ -297,7 +326,7 @@ def run_drift(
             prediction=verdicts[pred_plan.column] if pred_plan else None,
             target=verdicts[target_plan.column] if target_plan else None,
             reference_rows=stats.rows,
-            current_rows=frame_rows(current),
+            current_rows=rows,
             report_sample_rows=report.rows if report is not None else None,
             sampled_columns=tuple(
                 p.column for p in sampled if verdicts[p.column].method != ALL_NULL

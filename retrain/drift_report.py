@@ -176,9 +176,15 @@ class SampleReport:
 
 
 def sample_report(
-    reference: Frame, current: Frame, plans: list[Plan], rows: int, out_dir: Path | None
+    reference: Frame,
+    current: Frame,
+    plans: list[Plan],
+    rows: int,
+    out_dir: Path | None,
+    window_rows: int | None = None,
 ) -> SampleReport:
-    """An Evidently report on at most `rows` rows a side, of the columns with values there."""
+    """An Evidently report on at most `rows` rows a side, of the columns with values there
+    (`current` may be a sample already: `window_rows` is then the window's own row count)."""
     names = [p.column for p in plans if p.column in reference]
     ref, cur = _sample(reference, names, rows), _sample(current, names, rows)
     shown = [
@@ -190,7 +196,7 @@ def sample_report(
     ]
     if not shown:
         return SampleReport(None, shown, len(cur), None)
-    note = sample_note(len(cur), frame_rows(current), len(ref))
+    note = sample_note(len(cur), window_rows or frame_rows(current), len(ref))
     snapshot = _report(ref, cur, shown, note)
     files = _save(snapshot, out_dir, note) if out_dir is not None else None
     return SampleReport(snapshot.dict(), shown, len(cur), files)

@@ -198,6 +198,13 @@ def _from_dict(d: dict[str, Any]) -> ColumnStats:
 
 def finite_sorted(series: pd.Series) -> np.ndarray:
     """The finite values of a numeric column as sorted float64 (nulls and infinities dropped)."""
+    finite = finite_values(series)
+    finite.sort()
+    return finite
+
+
+def finite_values(series: pd.Series) -> np.ndarray:
+    """The finite values of a numeric column as float64, in row order (a new array)."""
     if pd.api.types.is_float_dtype(series) and not isinstance(
         series.dtype, pd.api.extensions.ExtensionDtype
     ):
@@ -206,9 +213,7 @@ def finite_sorted(series: pd.Series) -> np.ndarray:
         values = series.to_numpy(dtype="float64", na_value=np.nan)
     else:
         raise ValueError(f"numeric column {series.name!r} has dtype {series.dtype}")
-    finite = values[np.isfinite(values)]
-    finite.sort()
-    return finite
+    return values[np.isfinite(values)]
 
 
 def numeric_stats(series: pd.Series) -> NumericStats:

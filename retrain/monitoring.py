@@ -26,6 +26,7 @@ from retrain.traffic import (
     inputs_summary,
     traffic_summary,
 )
+from retrain.window_stats import WindowSummary, summarize
 
 __all__ = [
     "ChampionFacts",
@@ -112,9 +113,17 @@ def monitor_window(
     days: list[date],
     champion: ChampionFacts | None,
     drift: DriftSummary | None,
+    features: WindowSummary | None = None,
 ) -> Monitoring:
-    """The whole metric set of one window; quality and predictions only with a champion."""
+    """The whole metric set of one window; quality and predictions only with a champion.
+
+    The inputs come from `features`, the window's merged summary when it was streamed (`frame`
+    then holds the per-row columns: timestamp, label, serving columns), else from `frame`."""
     cols = config.columns
+    if features is None:
+        numeric = [c for c in cols.numeric if c in frame.columns]
+        categorical = [c for c in cols.categorical if c in frame.columns]
+        features = summarize(frame, None, numeric, categorical)
     expected = None
     if champion is not None:
         rows = int(champion.schema.get("rows", 0))
@@ -123,7 +132,7 @@ def monitor_window(
         quality=_quality(frame, config, champion.outputs) if champion else None,
         predictions=_predictions(frame, config, champion, drift) if champion else None,
         inputs=inputs_summary(
-            frame, cols.numeric, cols.categorical, champion.schema if champion else None, drift
+            features, cols.numeric, cols.categorical, champion.schema if champion else None, drift
         ),
         traffic=traffic_summary(frame, cols.timestamp, days, expected, cols.latency_ms, cols.error),
     )

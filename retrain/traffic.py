@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from retrain.drift import DriftSummary
+from retrain.window_stats import WindowSummary
 
 LATENCY_PERCENTILES = (50, 95, 99)
 LISTED_CATEGORIES = 10
@@ -56,17 +57,24 @@ class Traffic:
     error_rows: int
 
 
-def missing_shares(frame: pd.DataFrame, columns: list[str]) -> dict[str, float]:
-    """Share of null values of each column (0 for an empty frame)."""
-    if not len(frame):
-        return dict.fromkeys(columns, 0.0)
-    shares = frame[columns].isna().mean()
-    return {c: float(shares[c]) for c in columns}
+def missing_shares(features: WindowSummary, columns: list[str]) -> dict[str, float]:
+    """Share of null values of each column (0 for an empty window, 1 for an absent column)."""
+    shares = {}
+    for column in columns:
+        facts = features.facts.get(column)
+        shares[column] = 1.0 if facts is None else facts.null_rate if facts.rows else 0.0
+    return shares
 
 
 def new_categories(series: pd.Series, seen: list[str]) -> NewCategories:
     """Values (compared as strings, as validation does) absent from the training categories."""
     counts = series.value_counts(dropna=True)
+    return new_categories_of(dict(counts.items()), seen)
+
+
+def new_categories_of(found: dict[Any, int], seen: list[str]) -> NewCategories:
+    """`new_categories` from a column's non-null value counts (a streamed window's summary)."""
+    counts = pd.Series(found, dtype="int64")
     counts = counts[counts > 0]
     counts.index = counts.index.astype(str)
     counts = counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
@@ -82,22 +90,24 @@ def new_categories(series: pd.Series, seen: list[str]) -> NewCategories:
 
 
 def inputs_summary(
-    frame: pd.DataFrame,
+    features: WindowSummary,
     numeric: list[str],
     categorical: list[str],
     schema: dict[str, Any] | None,
     drift: DriftSummary | None,
 ) -> Inputs:
-    """Missing values and new categories of the window; drift scores as the drift step gave."""
+    """Missing values and new categories of the window (from its feature summary); drift
+    scores as the drift step gave."""
     expected = (schema or {}).get("features", {})
     found: dict[str, NewCategories | None] = {}
     for column in categorical:
         entry = expected.get(column) or {}
         complete = "categories" in entry and not entry.get("categories_truncated")
-        found[column] = new_categories(frame[column], entry["categories"]) if complete else None
+        counts = features.categories(column)
+        found[column] = new_categories_of(counts, entry["categories"]) if complete else None
     columns = drift.columns if drift else ()
     return Inputs(
-        missing_share=missing_shares(frame, [*numeric, *categorical]),
+        missing_share=missing_shares(features, [*numeric, *categorical]),
         new_categories=found,
         drift_score={c.column: _finite(c.score) for c in columns},
         drift_method={c.column: c.method for c in columns},

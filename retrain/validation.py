@@ -10,6 +10,7 @@ import pandas as pd
 
 from retrain.config import Columns, Thresholds
 from retrain.timestamps import as_utc, utc_timestamps
+from retrain.window_stats import ColumnFacts, WindowSummary, summarize
 
 SCHEMA_VERSION = 1
 MAX_CATEGORIES = 1000
@@ -104,24 +105,26 @@ def _problem(code: str, column: str | None, message: str, severity: str = ERROR)
     return Problem(code=code, column=column, message=message, severity=severity)
 
 
-def _check_columns(df: pd.DataFrame, columns: Columns) -> list[Problem]:
+def _check_columns(df: pd.DataFrame, columns: Columns, summarised: list[str]) -> list[Problem]:
+    """`summarised`: feature columns present in the window though not in `df` (streamed)."""
+    present = {*df.columns, *summarised}
     required = [columns.id, columns.timestamp, *columns.features, columns.label]
     problems = [
         _problem("missing_column", c, f"required column {c!r} is absent")
         for c in required
-        if c not in df.columns
+        if c not in present
     ]
     problems += [
         _problem("missing_column", c, f"optional column {c!r} is absent; not monitored", WARNING)
         for c in columns.optional
-        if c not in df.columns
+        if c not in present
     ]
     problems += [
         _problem(
             "missing_column", c, f"required column {c!r} is absent from some files of the window"
         )
         for c in required
-        if c in df.columns and c in df.attrs.get("missing_columns", ())
+        if c in present and c in df.attrs.get("missing_columns", ())
     ]
     known = {*required, *columns.optional}
     # The loader keeps only configured columns and lists the files' other columns in attrs.
@@ -136,17 +139,17 @@ def _check_columns(df: pd.DataFrame, columns: Columns) -> list[Problem]:
     return problems
 
 
-def _check_dtype(series: pd.Series, kind: str, expected: dict[str, Any] | None) -> list[Problem]:
-    name = str(series.name)
-    if kind == "numeric" and not pd.api.types.is_numeric_dtype(series):
-        parsed = pd.to_numeric(series.dropna().head(1000), errors="coerce")
-        hint = " (numbers stored as strings?)" if len(parsed) and parsed.notna().all() else ""
+def _check_dtype(
+    name: str, facts: ColumnFacts, kind: str, expected: dict[str, Any] | None
+) -> list[Problem]:
+    if kind == "numeric" and not facts.numeric:
+        hint = " (numbers stored as strings?)" if facts.numbers_as_text else ""
         trained = f", trained as {expected['dtype']}" if expected else ""
-        msg = f"numeric feature {name!r} has dtype {series.dtype}{trained}{hint}"
+        msg = f"numeric feature {name!r} has dtype {facts.dtype}{trained}{hint}"
         return [_problem("dtype_changed", name, msg)]
-    if kind == "categorical" and expected and not expected["numeric"] and _is_numeric(series):
+    if kind == "categorical" and expected and not expected["numeric"] and facts.number:
         msg = (
-            f"categorical feature {name!r} is now numeric ({series.dtype}), "
+            f"categorical feature {name!r} is now numeric ({facts.dtype}), "
             f"trained as {expected['dtype']}; its values are compared as text"
         )
         return [_problem("dtype_changed", name, msg, WARNING)]
@@ -154,11 +157,11 @@ def _check_dtype(series: pd.Series, kind: str, expected: dict[str, Any] | None) 
 
 
 def _check_nulls(
-    series: pd.Series, thresholds: Thresholds, expected: dict[str, Any] | None
+    name: str, facts: ColumnFacts, thresholds: Thresholds, expected: dict[str, Any] | None
 ) -> list[Problem]:
-    name, rate = str(series.name), float(series.isna().mean())
+    rate = facts.null_rate
     if rate == 1.0:
-        return [_problem("all_null", name, f"feature {name!r} is null in all {len(series)} rows")]
+        return [_problem("all_null", name, f"feature {name!r} is null in all {facts.rows} rows")]
     if rate > thresholds.max_null_rate:
         limit = thresholds.max_null_rate
         msg = f"feature {name!r} is {rate:.1%} null, above max_null_rate {limit:.1%}"
@@ -176,10 +179,10 @@ def _check_nulls(
 
 
 def _check_categories(
-    series: pd.Series, thresholds: Thresholds, expected: dict[str, Any]
+    name: str, found: dict[object, int], thresholds: Thresholds, expected: dict[str, Any]
 ) -> list[Problem]:
-    name, seen = str(series.name), set(expected["categories"])
-    counts = series.value_counts(dropna=True)
+    seen = set(expected["categories"])
+    counts = pd.Series(found, dtype="int64").sort_values(ascending=False, kind="stable")
     counts = counts[counts > 0]
     unseen = counts[[str(v) not in seen for v in counts.index]]
     if unseen.empty:
@@ -200,7 +203,10 @@ def _check_categories(
 
 
 def _check_features(
-    df: pd.DataFrame, columns: Columns, thresholds: Thresholds, schema: dict[str, Any] | None
+    summary: WindowSummary,
+    columns: Columns,
+    thresholds: Thresholds,
+    schema: dict[str, Any] | None,
 ) -> list[Problem]:
     expected_features: dict[str, Any] = (schema or {}).get("features", {})
     problems: list[Problem] = []
@@ -208,14 +214,15 @@ def _check_features(
         (c, "categorical") for c in columns.categorical
     ]
     for column, kind in kinds:
-        if column not in df.columns:
+        facts = summary.facts.get(column)
+        if facts is None:
             continue
-        series, expected = df[column], expected_features.get(column)
-        problems += _check_dtype(series, kind, expected)
-        nulls = _check_nulls(series, thresholds, expected)
+        expected = expected_features.get(column)
+        problems += _check_dtype(column, facts, kind, expected)
+        nulls = _check_nulls(column, facts, thresholds, expected)
         problems += nulls
         if kind == "categorical" and expected and "categories" in expected and not nulls:
-            problems += _check_categories(series, thresholds, expected)
+            problems += _check_categories(column, summary.categories(column), thresholds, expected)
     return problems
 
 
@@ -287,14 +294,22 @@ def validate_window(
     window_start: datetime | None = None,
     window_end: datetime | None = None,
     task: str | None = None,
+    features: WindowSummary | None = None,
 ) -> ValidationReport:
-    """Every problem of a window; with no schema (no champion yet) only the config is checked."""
+    """Every problem of a window; with no schema (no champion yet) only the config is checked.
+
+    The feature columns are checked from `features`, the window's merged summary when it was
+    streamed (`df` then holds the per-row columns only), else from `df`'s own columns."""
+    if features is None:
+        numeric = [c for c in columns.numeric if c in df.columns]
+        categorical = [c for c in columns.categorical if c in df.columns]
+        features = summarize(df, None, numeric, categorical)
     problems = _check_row_count(df, thresholds)
     problems += _check_duplicate_ids(df, columns.id)
-    problems += _check_columns(df, columns)
+    problems += _check_columns(df, columns, list(features.facts))
     if columns.timestamp in df.columns:
         problems += _check_timestamps(df[columns.timestamp], window_start, window_end)
-    problems += _check_features(df, columns, thresholds, schema)
+    problems += _check_features(features, columns, thresholds, schema)
     if columns.label in df.columns:
         problems += _check_label(df[columns.label], task)
     return ValidationReport(problems=tuple(problems))

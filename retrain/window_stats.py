@@ -15,12 +15,16 @@ merged summary against the champion's reference statistics (`retrain.drift_stats
   Jensen-Shannon on a continuous column are approximate in the same way.
 
 Memory per numeric column is about (QUANTILES + 2 * TAIL_BINS) counts, whatever the rows.
+
+Every feature column also gets its `ColumnFacts` (dtype, rows, nulls: what validation and the
+missing-value monitoring read), with or without reference statistics: a window with no
+champion yet is validated from the same summary.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,15 +32,7 @@ import numpy as np
 import pandas as pd
 
 from retrain.config import Columns, DataSource, DriftThresholds
-from retrain.data import (
-    DataError,
-    Window,
-    _get_bytes,
-    _parquet_file,
-    _read_csv,
-    list_partitions,
-    s3_uri,
-)
+from retrain.data import Window, WindowBatches
 from retrain.drift import ColumnDrift, _empty, _feature_plan, _value_counts, _verdict
 from retrain.drift_measures import (
     CATEGORICAL_FROM_STATS,
@@ -51,13 +47,68 @@ from retrain.drift_stats import (
     Frame,
     NumericStats,
     ReferenceStats,
-    finite_sorted,
+    finite_values,
     frame_rows,
 )
 
 EXACT_VALUES = 2000
 TAIL_BINS = 400
 _FEW_VALUES = 20
+
+
+@dataclass
+class ColumnFacts:
+    """What validation reads of a feature column: its dtype, rows and nulls (pandas' isna)."""
+
+    dtype: str
+    numeric: bool  # a numeric dtype, as pandas says (booleans included)
+    rows: int
+    missing: int
+    numbers_as_text: bool = False  # non-numeric, yet its first non-null values parse as numbers
+    boolean: bool = False
+
+    @classmethod
+    def of(cls, series: pd.Series) -> ColumnFacts:
+        numeric = bool(pd.api.types.is_numeric_dtype(series))
+        as_text = False
+        if not numeric:
+            head = series.dropna().head(1000)
+            parsed = pd.to_numeric(head, errors="coerce")
+            as_text = bool(len(parsed) and parsed.notna().all())
+        missing = int(series.isna().sum())
+        boolean = bool(pd.api.types.is_bool_dtype(series))
+        return cls(str(series.dtype), numeric, len(series), missing, as_text, boolean)
+
+    @property
+    def number(self) -> bool:
+        """Numeric and not boolean: values drift as a distribution of numbers."""
+        return self.numeric and not self.boolean
+
+    def merge(self, other: ColumnFacts) -> ColumnFacts:
+        """Facts of both batches, typed as concatenating them would type the column."""
+        if not other.rows:
+            return self
+        if not self.rows:
+            return other
+        boolean = self.boolean and other.boolean
+        if self.dtype == other.dtype:
+            dtype, numeric = self.dtype, self.numeric
+        elif self.number and other.number:
+            dtype, numeric = str(np.result_type(self.dtype, other.dtype)), True
+        else:
+            dtype, numeric, boolean = "object", False, False
+        return ColumnFacts(
+            dtype,
+            numeric,
+            self.rows + other.rows,
+            self.missing + other.missing,
+            (self.numbers_as_text or other.numbers_as_text) and not numeric,
+            boolean,
+        )
+
+    @property
+    def null_rate(self) -> float:
+        return self.missing / self.rows if self.rows else math.nan
 
 
 @dataclass
@@ -73,16 +124,19 @@ class NumericSummary:
     exact: dict[float, int] | None = field(default_factory=dict, repr=False)
 
     def add(self, values: np.ndarray, nulls: int) -> None:
-        """Count a batch's sorted finite values."""
+        """Count a batch's finite values (in any order)."""
         self.rows += len(values)
         self.nulls += nulls
         if not len(values):
             return
-        self.low, self.high = min(self.low, values[0]), max(self.high, values[-1])
+        self.low, self.high = min(self.low, values.min()), max(self.high, values.max())
         where = np.searchsorted(self.edges, values, side="right")
         self.binned += np.bincount(where, minlength=len(self.edges) + 1)
         if self.exact is not None:
             distinct, counts = np.unique(values, return_counts=True)
+            if len(distinct) > EXACT_VALUES:
+                self.exact = None
+                return
             for value, count in zip(distinct.tolist(), counts.tolist(), strict=True):
                 self.exact[value] = self.exact.get(value, 0) + count
             if len(self.exact) > EXACT_VALUES:
@@ -146,19 +200,31 @@ ColumnSummary = NumericSummary | CategoricalSummary
 
 @dataclass
 class WindowSummary:
-    """Mergeable statistics of some rows of the window, per feature column."""
+    """Mergeable statistics of some rows of the window, per feature column: `facts` for every
+    column, `columns` (drift summaries) for categorical columns and, given reference statistics
+    with their bins, numeric columns of a numeric dtype."""
 
     rows: int
     columns: dict[str, ColumnSummary]
+    facts: dict[str, ColumnFacts] = field(default_factory=dict)
 
     def merge(self, other: WindowSummary) -> WindowSummary:
-        if self.columns.keys() != other.columns.keys():
-            raise ValueError("summaries of different columns cannot be merged")
+        """Both summaries' rows; a column summarised on one side only (a numeric column with
+        text in some batch) is left out: no drift is measured on it."""
         merged: dict[str, ColumnSummary] = {}
         for name, mine in self.columns.items():
-            theirs = other.columns[name]
-            merged[name] = _merge_column(name, mine, theirs)
-        return WindowSummary(self.rows + other.rows, merged)
+            if (theirs := other.columns.get(name)) is not None:
+                merged[name] = _merge_column(name, mine, theirs)
+        facts = dict(self.facts)
+        for name, theirs_facts in other.facts.items():
+            mine_facts = facts.get(name)
+            facts[name] = theirs_facts if mine_facts is None else mine_facts.merge(theirs_facts)
+        return WindowSummary(self.rows + other.rows, merged, facts)
+
+    def categories(self, column: str) -> dict[object, int]:
+        """A categorical column's non-null value counts."""
+        summary = self.columns.get(column)
+        return summary.counts if isinstance(summary, CategoricalSummary) else {}
 
 
 def _merge_column(name: str, mine: ColumnSummary, theirs: ColumnSummary) -> ColumnSummary:
@@ -182,30 +248,42 @@ def numeric_edges(reference: NumericStats) -> np.ndarray:
 
 
 def empty_summary(
-    stats: ReferenceStats, numeric: list[str], categorical: list[str]
+    stats: ReferenceStats | None, numeric: list[str], categorical: list[str]
 ) -> WindowSummary:
-    """A summary of no rows, with the bins the reference fixes."""
+    """A summary of no rows, with the bins the reference fixes (no numeric drift summaries
+    without reference statistics)."""
     columns: dict[str, ColumnSummary] = {}
     for name in numeric:
+        if stats is None:
+            break
         ref = stats.columns[name]
         if not isinstance(ref, NumericStats):
             raise ValueError(f"numeric column {name!r} has categorical reference statistics")
         edges = numeric_edges(ref)
-        columns[name] = NumericSummary(edges, np.zeros(len(edges) + 1, dtype="int64"))
+        # exact counts only against a reference with exact counts: a continuous reference is
+        # compared on its knots, where the window's bins are as good (and far cheaper)
+        exact: dict[float, int] | None = {} if ref.exact else None
+        columns[name] = NumericSummary(edges, np.zeros(len(edges) + 1, dtype="int64"), exact=exact)
     for name in categorical:
         columns[name] = CategoricalSummary()
     return WindowSummary(0, columns)
 
 
 def summarize(
-    batch: Frame, stats: ReferenceStats, numeric: list[str], categorical: list[str]
+    batch: Frame, stats: ReferenceStats | None, numeric: list[str], categorical: list[str]
 ) -> WindowSummary:
-    """The mergeable statistics of one batch of rows."""
+    """The mergeable statistics of one batch of rows (columns it lacks are left out)."""
     summary = empty_summary(stats, numeric, categorical)
-    for name, column in summary.columns.items():
+    summary.facts = {c: ColumnFacts.of(batch[c]) for c in (*numeric, *categorical) if c in batch}
+    for name, column in list(summary.columns.items()):
+        if name not in batch:
+            continue
         series = batch[name]
         if isinstance(column, NumericSummary):
-            values = finite_sorted(series)
+            if not summary.facts[name].numeric:  # validation reports the dtype; no drift
+                del summary.columns[name]
+                continue
+            values = finite_values(series)
             column.add(values, len(series) - len(values))
         else:
             column.add(series)
@@ -214,38 +292,16 @@ def summarize(
 
 
 def summarize_batches(
-    batches: Iterable[Frame], stats: ReferenceStats, numeric: list[str], categorical: list[str]
+    batches: Iterable[Frame],
+    stats: ReferenceStats | None,
+    numeric: list[str],
+    categorical: list[str],
 ) -> WindowSummary:
     """Every batch summarised and merged: the window's statistics, one batch in memory."""
     total = empty_summary(stats, numeric, categorical)
     for batch in batches:
         total = total.merge(summarize(batch, stats, numeric, categorical))
     return total
-
-
-def window_batches(
-    s3: Any, source: DataSource, columns: list[str], window: Window, batch_rows: int = 200_000
-) -> Iterator[pd.DataFrame]:
-    """The window's rows of `columns`, `batch_rows` at a time, one S3 object in memory at once
-    (a parquet file's record batches, or a whole CSV file). A file without one of the columns
-    is a DataError naming it (validation reports missing columns on the loaded window)."""
-    for key in (k for keys in list_partitions(s3, source, window).values() for k in keys):
-        uri = s3_uri(source.bucket, key)
-        data = _get_bytes(s3, source.bucket, key)
-        if key.endswith(".parquet"):
-            pfile = _parquet_file(data, uri)
-            absent = [c for c in columns if c not in pfile.schema_arrow.names]
-            if absent:
-                raise DataError(f"lacks columns {absent}", uri=uri)
-            for batch in pfile.iter_batches(batch_size=batch_rows, columns=columns):
-                yield batch.to_pandas()
-        else:
-            frame = _read_csv(data, uri, columns)
-            absent = [c for c in columns if c not in frame.columns]
-            if absent:
-                raise DataError(f"lacks columns {absent}", uri=uri)
-            for start in range(0, len(frame), batch_rows):
-                yield frame.iloc[start : start + batch_rows]
 
 
 def summarize_window(
@@ -257,7 +313,7 @@ def summarize_window(
     batch_rows: int = 200_000,
 ) -> WindowSummary:
     """The window's mergeable feature statistics, streamed from S3 batch by batch."""
-    batches = window_batches(s3, source, columns.features, window, batch_rows)
+    batches = WindowBatches(s3, source, columns, window, batch_rows=batch_rows)
     return summarize_batches(batches, stats, columns.numeric, columns.categorical)
 
 
@@ -344,7 +400,9 @@ def feature_drift(
     for kind, names in (("numeric", numeric), ("categorical", categorical)):
         for name in names:
             plan: Plan = _feature_plan(name, kind, thresholds)
-            ref, column = stats.columns[name], summary.columns[name]
+            ref, column = stats.columns[name], summary.columns.get(name)
+            if column is None:
+                raise ValueError(f"column {name!r} is not numeric in every batch: no drift summary")
             if isinstance(column, NumericSummary):
                 assert isinstance(ref, NumericStats)
                 empty = _empty(plan, ref.rows, column.rows)

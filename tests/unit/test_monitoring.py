@@ -39,6 +39,7 @@ from retrain.training import (
     training_scores,
 )
 from retrain.validation import capture_schema
+from retrain.window_stats import summarize
 from tests.helpers import LABEL, TS, config_dict, day_frame, merge
 
 RIDGE = "sklearn.linear_model.Ridge"
@@ -143,12 +144,13 @@ def test_inputs_missing_and_drift_referenced() -> None:
     schema = {"features": {"s": {"categories": ["a"], "categories_truncated": False}}}
     column = ColumnDrift("x", "numeric", "wasserstein", 0.25, 0.1, True)
     drift = DriftSummary((column,), 1.0, True, None, None, 10, 4)
-    inputs = inputs_summary(frame, ["x"], ["s"], schema, drift)
+    features = summarize(frame, None, ["x"], ["s"])
+    inputs = inputs_summary(features, ["x"], ["s"], schema, drift)
     assert inputs.missing_share == {"x": 0.5, "s": 0.25}
     assert inputs.new_categories["s"] is not None and inputs.new_categories["s"].values == ("q",)
     assert inputs.drift_score == {"x": 0.25} and inputs.drift_method == {"x": "wasserstein"}
     truncated = {"features": {"s": {"categories": ["a"], "categories_truncated": True}}}
-    assert inputs_summary(frame, ["x"], ["s"], truncated, None).new_categories == {"s": None}
+    assert inputs_summary(features, ["x"], ["s"], truncated, None).new_categories == {"s": None}
 
 
 def _stamps(days: list[int], hours: int = 3) -> pd.Series:
