@@ -5,10 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -144,16 +149,28 @@ def _wanted_columns(columns: Columns) -> list[str]:
 def _get_bytes(s3: Any, bucket: str, key: str) -> bytes:
     """The object's bytes; a 4xx is the data's fault (DataError), a 5xx or a dropped connection
     after the client's retries is the service's (ServiceError, worth retrying later)."""
-    uri = s3_uri(bucket, key)
+    with _object_errors(s3_uri(bucket, key), "GetObject"):
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body
+
+
+def _download(s3: Any, bucket: str, key: str, path: Path) -> None:
+    """The object saved to `path` (streamed in parts: never whole in memory), errors as in
+    `_get_bytes`."""
+    with _object_errors(s3_uri(bucket, key), "GetObject"), path.open("wb") as out:
+        s3.download_fileobj(bucket, key, out)
+
+
+@contextmanager
+def _object_errors(uri: str, operation: str) -> Iterator[None]:
     try:
-        with service_call("S3", "GetObject", uri):
-            body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        with service_call("S3", operation, uri):
+            yield
     except ServiceError as exc:
         cause = exc.__cause__
         if isinstance(cause, ClientError) and _http_status(cause) < 500:
             raise DataError(f"cannot read object: {cause}", uri=uri) from cause
         raise
-    return body
 
 
 def _http_status(exc: ClientError) -> int:
@@ -316,6 +333,98 @@ def load_window(
     return LoadedWindow(result, window, present, missing, tuple(files))
 
 
+class WindowBatches:
+    """The window's rows, `batch_rows` at a time, one S3 object at a time: a parquet file is
+    downloaded to a temporary file and read one record batch at a time (never whole), a CSV
+    file is read whole and sliced. Each batch has every configured column (a column a file
+    lacks is null there, and listed in `missing_columns`) with UTC timestamps; `files`,
+    `extra_columns` and `days_present` are known once iterated. Errors are `load_window`'s."""
+
+    def __init__(
+        self,
+        s3: Any,
+        source: DataSource,
+        columns: Columns,
+        window: Window,
+        *,
+        max_rows: int | None = None,
+        batch_rows: int = 200_000,
+    ) -> None:
+        self.s3, self.source, self.columns, self.window = s3, source, columns, window
+        self.max_rows, self.batch_rows = max_rows, batch_rows
+        self.partitions = list_partitions(s3, source, window)
+        self.files: list[str] = []
+        self.extra_columns: set[str] = set()
+        self.missing_columns: set[str] = set()
+        self.rows = 0
+
+    @property
+    def days_present(self) -> tuple[date, ...]:
+        return tuple(self.partitions)
+
+    @property
+    def days_missing(self) -> tuple[date, ...]:
+        return tuple(d for d in self.window.days() if d not in self.partitions)
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        wanted = _wanted_columns(self.columns)
+        with tempfile.TemporaryDirectory(prefix="window-") as tmp:
+            for key in (k for keys in self.partitions.values() for k in keys):
+                uri = s3_uri(self.source.bucket, key)
+                if key.endswith(".parquet"):
+                    batches = self._parquet(key, uri, wanted, Path(tmp) / "part.parquet")
+                else:
+                    batches = self._csv(key, uri, wanted)
+                for batch in batches:
+                    self.rows += len(batch)
+                    _check_row_limit(self.window, self.max_rows, self.rows, uri)
+                    yield self._complete(batch, wanted)
+                self.files.append(key)
+
+    def _parquet(self, key: str, uri: str, wanted: list[str], path: Path) -> Iterator[pd.DataFrame]:
+        _download(self.s3, self.source.bucket, key, path)
+        try:
+            pfile = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"corrupt or unreadable parquet file: {exc}", uri=uri) from exc
+        _check_row_limit(self.window, self.max_rows, self.rows + pfile.metadata.num_rows, uri)
+        names = pfile.schema_arrow.names
+        self.extra_columns.update(c for c in names if c not in wanted)
+        present = [c for c in wanted if c in names]
+        try:
+            for record_batch in pfile.iter_batches(batch_size=self.batch_rows, columns=present):
+                table = _decode_dictionaries(pa.Table.from_batches([record_batch]))
+                table = _utc_arrow_timestamps(table, self.columns.timestamp, uri)
+                yield table.to_pandas(self_destruct=True, split_blocks=True)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"corrupt or unreadable parquet file: {exc}", uri=uri) from exc
+        finally:
+            pfile.close()
+
+    def _csv(self, key: str, uri: str, wanted: list[str]) -> Iterator[pd.DataFrame]:
+        frame = _read_csv(_get_bytes(self.s3, self.source.bucket, key), uri, wanted)
+        self.extra_columns.update(frame.attrs.get("extra_columns", ()))
+        _utc_timestamps(frame, self.columns.timestamp, uri)
+        for start in range(0, len(frame), self.batch_rows):
+            yield frame.iloc[start : start + self.batch_rows]
+
+    def _complete(self, batch: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:
+        absent = [c for c in wanted if c not in batch.columns]
+        if absent:
+            self.missing_columns.update(absent)
+            batch = batch.assign(**dict.fromkeys(absent, np.nan))
+        batch.attrs = {}
+        return batch
+
+
+def _decode_dictionaries(table: pa.Table) -> pa.Table:
+    """Dictionary-encoded columns as plain values (pandas would make them categoricals)."""
+    for i, column in enumerate(table.columns):
+        if pa.types.is_dictionary(column.type):
+            table = table.set_column(i, table.field(i).name, column.dictionary_decode())
+    return table
+
+
 def _check_row_limit(window: Window, max_rows: int | None, rows: int, uri: str) -> None:
     """Refuse a window with more rows than the configured limit, before reading on."""
     if max_rows is not None and rows > max_rows:
@@ -369,13 +478,21 @@ def _has_dictionary(table: pa.Table) -> bool:
 
 
 def write_partition(
-    s3: Any, source: DataSource, day: date, frame: pd.DataFrame, *, name: str = "part-0000"
+    s3: Any,
+    source: DataSource,
+    day: date,
+    frame: pd.DataFrame,
+    *,
+    name: str = "part-0000",
+    row_group_rows: int | None = None,
 ) -> str:
-    """Write one file of a day's partition in the source's format; returns its key."""
+    """Write one file of a day's partition in the source's format; returns its key.
+    `row_group_rows`: rows per parquet row group (pyarrow's default, 1Mi, when None)."""
     key = f"{partition_prefix(source, day)}{name}.{source.format}"
     buffer = io.BytesIO()
     if source.format == "parquet":
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, buffer, row_group_size=row_group_rows)
         content_type = "application/vnd.apache.parquet"
     else:
         frame.to_csv(buffer, index=False)

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from retrain.config import ModelConfig, Task
+from retrain.drift_stats import PREDICTION, ReferenceStats, compute_reference_stats
 from retrain.metrics import score
-from retrain.training import features
+from retrain.training import features, predict
 
 DEFAULT_CHUNK_ROWS = 200_000
 
@@ -101,6 +102,32 @@ def champion_outputs(
     return ChampionOutputs(
         classes.astype(np.float64), index.astype(_index_dtype(len(labels))), labels, "class"
     )
+
+
+def reference_statistics(
+    model: Any, reference: pd.DataFrame, config: ModelConfig, stored: ReferenceStats | None
+) -> ReferenceStats:
+    """The champion's reference statistics: those stored with it, else (an older version)
+    those of its reference sample and the champion's predictions on it."""
+    if stored is not None:
+        return stored
+    cols = config.columns
+    frame = reference.assign(**{PREDICTION: predict(model, reference, config)})
+    return compute_reference_stats(frame, cols.numeric, cols.categorical, [PREDICTION, cols.label])
+
+
+def concat_outputs(parts: list[ChampionOutputs]) -> ChampionOutputs:
+    """The outputs of consecutive batches as one (a classifier without predict_proba gets its
+    class indices again: each batch numbered only the classes it saw)."""
+    first = parts[0]
+    values = np.concatenate([p.values for p in parts])
+    if first.kind == "value":
+        return ChampionOutputs(values, None, None, "value")
+    if first.kind == "class":
+        labels, index = np.unique(values, return_inverse=True)
+        return ChampionOutputs(values, index.astype(_index_dtype(len(labels))), labels, "class")
+    index = np.concatenate([p.class_index for p in parts if p.class_index is not None])
+    return ChampionOutputs(values, index, first.labels, first.kind)
 
 
 def _index_dtype(classes: int) -> type[np.integer[Any]]:

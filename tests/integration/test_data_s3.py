@@ -16,6 +16,7 @@ from retrain.config import Columns, DataSource, load_config
 from retrain.data import (
     DataError,
     Window,
+    WindowBatches,
     get_json,
     list_json,
     list_partitions,
@@ -258,6 +259,17 @@ def test_window_streamed_in_batches_summarises_as_the_loaded_window(
     assert x_streamed.exact == x_whole.exact
     assert (x_streamed.binned == x_whole.binned).all()
 
-    write_partition(s3, src, D3, day_frame(D3).drop(columns=["c"]), name="part-0001")
-    with pytest.raises(DataError, match=r"part-0001.* lacks columns \['c'\]"):
-        summarize_window(s3, src, COLUMNS, window, stats)
+    batches = WindowBatches(s3, src, COLUMNS, window, batch_rows=7)
+    together = pd.concat(list(batches), ignore_index=True)
+    pd.testing.assert_frame_equal(together[list(loaded.columns)], loaded)
+    assert batches.files == list(load_window(s3, src, COLUMNS, window).files)
+    assert batches.days_present == (D1, D2, D3) and batches.missing_columns == set()
+
+    extra = day_frame(D3).drop(columns=["c"]).assign(note="x")
+    write_partition(s3, src, D3, extra, name="part-0001")
+    batches = WindowBatches(s3, src, COLUMNS, window, batch_rows=7)
+    together = pd.concat(list(batches), ignore_index=True)
+    assert batches.missing_columns == {"c"} and batches.extra_columns == {"note"}
+    assert together["c"].isna().sum() == len(extra)  # the file without "c" is null there
+    with pytest.raises(DataError, match="exceeds the configured limit of 50 rows"):
+        list(WindowBatches(s3, src, COLUMNS, window, max_rows=50))
