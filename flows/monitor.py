@@ -30,7 +30,7 @@ from retrain.loop import (
 )
 from retrain.settings import Settings, get_settings
 from tasks.alerts import send_alerts
-from tasks.data import check_buckets, load_history, load_window, prefix_seen
+from tasks.data import check_buckets, load_history, load_window, prefix_seen, scan_window
 from tasks.drift import measure_drift
 from tasks.evaluation import check_estimate, estimate_performance, evaluate_champion
 from tasks.evidently_ui import add_window_snapshot
@@ -103,13 +103,22 @@ def _monitor(
     try:
         champion = find_champion(settings, config)
         champion = champion_for_window(settings, config, champion, as_of, mode)
-        window = load_window(settings, config, monitoring_window(config, as_of), as_of)
+        window = scan_window(settings, config, monitoring_window(config, as_of), as_of, champion)
         validation = validate_data(config, window, champion, as_of)
         record.update(window=window_summary(window, config), validation=validation.to_dict())
-        drift, outputs = None, None
+        drift, outputs, drifting = None, None, None
         if champion is not None and validation.valid and len(window.frame):
             outputs = predict_champion(config, window, champion)
-            drift, links = measure_drift(settings, config, run, window, champion, outputs)
+            # drift (its Evidently report on the row sample: mostly Python) runs in a thread
+            # beside the estimate (mostly numpy); both read the same outputs
+            drifting = measure_drift.submit(settings, config, run, window, champion, outputs)
+        estimate = (
+            estimate_performance(config, window, champion, as_of, outputs)
+            if validation.valid
+            else None
+        )
+        if drifting is not None:
+            drift, links = drifting.result()
             record["drift"] = drift.to_dict()
         monitoring = None
         if validation.valid and len(window.frame):
@@ -121,11 +130,6 @@ def _monitor(
             else (None, None)
         )
         record["champion"] = champion_summary(champion, metric_now, metric_error)
-        estimate = (
-            estimate_performance(config, window, champion, as_of, outputs)
-            if validation.valid
-            else None
-        )
         if estimate is not None:
             record["estimated_performance"] = estimate
         if monitoring is not None:
@@ -228,7 +232,7 @@ def _check_earlier_estimate(
     earlier = earlier_estimate(history, champion.champion.version, as_of, delay)
     if earlier is None:
         return None
-    days = load_window(settings, config, estimate_days(earlier), as_of)
+    days = scan_window(settings, config, estimate_days(earlier), as_of, champion)
     return check_estimate(config, days, champion, earlier)
 
 

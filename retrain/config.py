@@ -232,8 +232,8 @@ class Scale(_Strict):
         default=200_000,
         ge=1000,
         le=10_000_000,
-        description="The champion predicts on the window this many rows at a time (once per "
-        "run; every step reads those outputs).",
+        description="The monitoring window is read, summarised and scored by the champion "
+        "this many rows at a time (once per run; every step reads those outputs).",
     )
 
 
@@ -314,7 +314,12 @@ class Thresholds(_Strict):
     cooldown_days: int = Field(default=7, ge=0)
     bootstrap_resamples: int = Field(default=500, ge=50, le=100_000)
     bootstrap_alpha: float = Field(default=0.05, gt=0, lt=0.5)
-    max_window_rows: int = Field(default=5_000_000, ge=1000, description="Refuse larger windows.")
+    max_window_rows: int = Field(
+        default=5_000_000,
+        ge=1000,
+        description="Refuse larger windows (a guard against a wrong prefix; the monitoring "
+        "window is read in batches whatever its size, a training window whole).",
+    )
     gate_mode: Literal["superiority", "non_inferiority"] = Field(
         default="superiority",
         description="superiority: the challenger must win by min_gain, with a bootstrap interval "

@@ -14,6 +14,7 @@ import pandas as pd
 from retrain.config import ModelConfig
 from retrain.data import LoadedWindow, Window
 from retrain.drift import DriftSummary
+from retrain.drift_stats import ReferenceStats
 from retrain.policy import PolicyInputs, reference_metric
 from retrain.registry import Champion
 from retrain.reporting import RECORD_VERSION, challenger_scores, drift_history, last_promotion
@@ -49,6 +50,7 @@ class ChampionState:
     model: Any
     reference: pd.DataFrame
     schema: dict[str, Any] = field(default_factory=dict)
+    stats: ReferenceStats | None = None  # stored with its training run (None for older runs)
 
 
 def monitoring_window(config: ModelConfig, as_of: date) -> Window:

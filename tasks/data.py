@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from datetime import date
+from time import perf_counter
 from typing import Any
 
-from prefect import Task, task
+from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
-from retrain import data, reporting
+from retrain import data, reporting, window_scan
 from retrain.clients import s3_client
 from retrain.config import ConfigError, ModelConfig
 from retrain.data import DataError, LoadedWindow, Window
 from retrain.errors import service_call
+from retrain.loop import ChampionState
 from retrain.model_io import UntrustedModelError
+from retrain.scoring import reference_statistics
 from retrain.settings import Settings
 from retrain.training import mask_immature_labels
+from retrain.window_scan import ScannedWindow
 
 
 def retry_unless_bad_data(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -70,6 +74,52 @@ def load_window(
     return LoadedWindow(
         frame, loaded.window, loaded.days_present, loaded.days_missing, loaded.files
     )
+
+
+@task(
+    retries=3,
+    retry_delay_seconds=[2, 5, 15],
+    retry_condition_fn=retry_unless_bad_data,
+    cache_policy=NO_CACHE,
+)
+def scan_window(
+    settings: Settings,
+    config: ModelConfig,
+    window: Window,
+    as_of: date,
+    champion: ChampionState | None,
+) -> ScannedWindow:
+    """Read the window once, a batch at a time (never whole): labels not yet matured at `as_of`
+    nulled, feature summaries merged, the champion's outputs and a sample of rows kept."""
+    where = f"s3://{config.data.bucket}/{config.data.prefix}/ {window.start}..{window.end}"
+    began = perf_counter()
+    with service_call("S3", "read window", where):
+        batches = data.WindowBatches(
+            s3_client(settings),
+            config.data,
+            config.columns,
+            window,
+            max_rows=config.thresholds.max_window_rows,
+            batch_rows=config.scale.predict_chunk_rows,
+        )
+        stats = None
+        if champion is not None:
+            stats = reference_statistics(champion.model, champion.reference, config, champion.stats)
+        scanned = window_scan.scan_window(
+            config,
+            batches,
+            as_of,
+            model=champion.model if champion else None,
+            stats=stats,
+        )
+    get_run_logger().info(
+        "read %d rows of %d files in batches in %.2f s%s",
+        len(scanned.frame),
+        len(scanned.files),
+        perf_counter() - began,
+        f" (champion v{champion.champion.version} scored them)" if champion else "",
+    )
+    return scanned
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)

@@ -12,14 +12,14 @@ from prefect.cache_policies import NO_CACHE
 from retrain import reporting
 from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
-from retrain.data import LoadedWindow, s3_uri
+from retrain.data import s3_uri
 from retrain.drift import DriftSummary, run_drift
 from retrain.drift_stats import PREDICTION
 from retrain.loop import ChampionState, RunInfo
-from retrain.registry import load_reference_stats
-from retrain.scoring import ChampionOutputs, champion_outputs
+from retrain.scoring import ChampionOutputs, reference_statistics
 from retrain.settings import Settings
 from retrain.training import predict
+from retrain.window_scan import ScannedWindow
 
 __all__ = ["PREDICTION", "measure_drift"]
 
@@ -29,23 +29,25 @@ def measure_drift(
     settings: Settings,
     config: ModelConfig,
     run: RunInfo,
-    window: LoadedWindow,
+    window: ScannedWindow,
     champion: ChampionState,
-    outputs: ChampionOutputs | None = None,
+    outputs: ChampionOutputs,
 ) -> tuple[DriftSummary, dict[str, str]]:
-    """Feature, prediction and target drift; reports go to S3 and to the MLflow run."""
+    """Feature (from the window's merged summary), prediction and target drift; the Evidently
+    reports (on the window's row sample) go to S3 and to the MLflow run."""
     logger = get_run_logger()
-    stats = load_reference_stats(mlflow_client(settings), champion.champion.run_id)
-    if stats is None:
+    if champion.stats is None:
         logger.info("champion has no stored reference statistics; using its reference sample")
     cols = config.columns
-    frame = window.frame  # columns are passed as views: no copy of the window
-    current = {c: frame[c] for c in (*cols.features, cols.label)}
-    outputs = outputs if outputs is not None else champion_outputs(champion.model, frame, config)
-    current[PREDICTION] = pd.Series(outputs.for_metric(config.metric), index=frame.index)
+    frame = window.frame
+    current = {
+        PREDICTION: pd.Series(outputs.for_metric(config.metric), index=frame.index),
+        cols.label: frame[cols.label],
+    }
     reference = champion.reference.assign(
         **{PREDICTION: predict(champion.model, champion.reference, config)}
     )
+    stats = reference_statistics(champion.model, champion.reference, config, champion.stats)
     with tempfile.TemporaryDirectory() as tmp:
         summary, reports = run_drift(
             reference,
@@ -57,6 +59,8 @@ def measure_drift(
             target=cols.label,
             out_dir=Path(tmp),
             reference_stats=stats,
+            summary=window.features,
+            sample=window.sample,
         )
         links: dict[str, str] = {}
         if reports is not None:

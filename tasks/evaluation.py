@@ -9,18 +9,18 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from retrain.config import ModelConfig
-from retrain.data import LoadedWindow
 from retrain.estimate import lined_up, window_estimate
 from retrain.loop import ChampionState
 from retrain.monitoring import Monitoring
-from retrain.scoring import ChampionOutputs, champion_outputs, score_outputs
+from retrain.scoring import ChampionOutputs, score_outputs
 from retrain.training import matured_mask
+from retrain.window_scan import ScannedWindow
 
 
 @task(cache_policy=NO_CACHE)
 def evaluate_champion(
     config: ModelConfig,
-    window: LoadedWindow,
+    window: ScannedWindow,
     champion: ChampionState | None,
     monitoring: Monitoring | None = None,
     outputs: ChampionOutputs | None = None,
@@ -44,8 +44,9 @@ def evaluate_champion(
             if value is None:
                 raise ValueError(quality.undefined.get(config.metric, "undefined"))
         else:
+            outputs = outputs if outputs is not None else window.outputs
             if outputs is None:
-                outputs = champion_outputs(champion.model, window.frame, config)
+                raise ValueError(window.predict_error or "the champion did not score the window")
             value = score_outputs(outputs, window.frame, config, known)
     except ValueError as exc:  # e.g. a single class among the matured labels
         get_run_logger().warning("champion not scored on this window: %s", exc)
@@ -63,7 +64,7 @@ def evaluate_champion(
 @task(cache_policy=NO_CACHE)
 def estimate_performance(
     config: ModelConfig,
-    window: LoadedWindow,
+    window: ScannedWindow,
     champion: ChampionState | None,
     as_of: date,
     outputs: ChampionOutputs | None = None,
@@ -72,6 +73,7 @@ def estimate_performance(
     from the run's champion outputs."""
     if champion is None or window.frame.empty:
         return None
+    outputs = outputs if outputs is not None else window.outputs
     estimate = window_estimate(champion.model, window.frame, config, as_of, outputs)
     if estimate and estimate.get("value") is not None:
         get_run_logger().info(
@@ -88,15 +90,16 @@ def estimate_performance(
 
 @task(cache_policy=NO_CACHE)
 def check_estimate(
-    config: ModelConfig, days: LoadedWindow, champion: ChampionState, estimate: dict[str, Any]
+    config: ModelConfig, days: ScannedWindow, champion: ChampionState, estimate: dict[str, Any]
 ) -> dict[str, Any]:
     """An earlier window's estimate beside the champion's realised metric on the same days."""
     known = matured_mask(days.frame, config)
     realised = None
     if known.any():
         try:
-            outputs = champion_outputs(champion.model, days.frame, config)
-            realised = score_outputs(outputs, days.frame, config, known)
+            if days.outputs is None:
+                raise ValueError(days.predict_error or "the champion did not score those days")
+            realised = score_outputs(days.outputs, days.frame, config, known)
         except ValueError as exc:
             get_run_logger().warning("earlier estimate not checked: %s", exc)
     checked = lined_up(estimate, realised, int(known.sum()))

@@ -9,37 +9,36 @@ from prefect.cache_policies import NO_CACHE
 
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
-from retrain.data import LoadedWindow
 from retrain.drift import DriftSummary
 from retrain.errors import service_call
 from retrain.history import history_run, log_window, window_step
 from retrain.loop import ChampionState, RunInfo
 from retrain.monitoring import ChampionFacts, Monitoring, monitor_window
-from retrain.registry import load_reference_stats
-from retrain.scoring import ChampionOutputs, champion_outputs
+from retrain.scoring import ChampionOutputs
 from retrain.settings import Settings
+from retrain.window_scan import ScannedWindow
 
 
 @task(retries=2, retry_delay_seconds=[5, 15], cache_policy=NO_CACHE)
 def compute_monitoring(
     settings: Settings,
     config: ModelConfig,
-    window: LoadedWindow,
+    window: ScannedWindow,
     champion: ChampionState | None,
     drift: DriftSummary | None,
     outputs: ChampionOutputs | None = None,
 ) -> Monitoring:
     """Quality, predictions, inputs and traffic of the window, from the run's champion outputs
-    (predicted here only when not given)."""
+    and the window's merged feature summary."""
     facts = None
     if champion is not None:
-        with service_call("MLflow", "read reference statistics of run", champion.champion.run_id):
-            stats = load_reference_stats(mlflow_client(settings), champion.champion.run_id)
         if outputs is None:
-            outputs = champion_outputs(champion.model, window.frame, config)
-        facts = ChampionFacts(outputs, champion.schema, champion.reference, stats)
+            raise ValueError("monitoring a champion needs its outputs on the window")
+        facts = ChampionFacts(outputs, champion.schema, champion.reference, champion.stats)
     began = perf_counter()
-    monitoring = monitor_window(window.frame, config, window.window.days(), facts, drift)
+    monitoring = monitor_window(
+        window.frame, config, window.window.days(), facts, drift, window.features
+    )
     get_run_logger().info(
         "monitoring metrics of %d rows in %.3f s (champion predict excluded)",
         len(window.frame),

@@ -35,9 +35,10 @@ def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | No
         if registry.repair_history(client, champion):
             get_run_logger().warning("champion v%s was missing from its history", champion.version)
         reference, schema = registry.load_reference(client, champion.run_id)
+        stats = registry.load_reference_stats(client, champion.run_id)
         model = load_sklearn_model(champion.model_uri)
     get_run_logger().info("champion of %s is v%s", config.name, champion.version)
-    return ChampionState(champion=champion, model=model, reference=reference, schema=schema)
+    return ChampionState(champion, model, reference, schema, stats)
 
 
 @task(
@@ -145,6 +146,7 @@ def champion_for_window(
             get_run_logger().info("%s had no champion for the window ending %s", config.name, as_of)
             return None
         reference, schema = registry.load_reference(client, then.run_id)
+        stats = registry.load_reference_stats(client, then.run_id)
         model = load_sklearn_model(then.model_uri)
     get_run_logger().info(
         "window ending %s: champion then was v%s (trained for %s), not today's v%s",
@@ -153,4 +155,4 @@ def champion_for_window(
         then.trained_as_of,
         current.champion.version,
     )
-    return ChampionState(champion=then, model=model, reference=reference, schema=schema)
+    return ChampionState(then, model, reference, schema, stats)

@@ -1,30 +1,31 @@
-"""Task that predicts with the champion on the window once, for every step that needs it."""
+"""Task that gives every step the champion's outputs on the window, predicted once."""
 
 from __future__ import annotations
-
-from time import perf_counter
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from retrain.config import ModelConfig
-from retrain.data import LoadedWindow
 from retrain.loop import ChampionState
-from retrain.scoring import ChampionOutputs, champion_outputs
+from retrain.scoring import ChampionOutputs
+from retrain.window_scan import ScannedWindow
 
 
 @task(cache_policy=NO_CACHE)
 def predict_champion(
-    config: ModelConfig, window: LoadedWindow, champion: ChampionState
+    config: ModelConfig, window: ScannedWindow, champion: ChampionState
 ) -> ChampionOutputs:
-    """The champion's outputs on every window row, predicted in chunks (one predict per run)."""
-    began = perf_counter()
-    outputs = champion_outputs(champion.model, window.frame, config)
+    """The champion's outputs on every window row: scored batch by batch as the window was read
+    (one predict per run); the error of a batch it could not score, if any."""
+    if window.predict_error is not None or window.outputs is None:
+        raise ValueError(
+            f"champion v{champion.champion.version} of {config.name} could not score the window "
+            f"ending {window.window.end}: {window.predict_error or 'no outputs'}"
+        )
     get_run_logger().info(
-        "champion v%s predicted %d rows in %.2f s (chunks of %d rows)",
+        "champion v%s scored %d rows (batches of %d rows, as the window was read)",
         champion.champion.version,
-        outputs.rows,
-        perf_counter() - began,
+        window.outputs.rows,
         config.scale.predict_chunk_rows,
     )
-    return outputs
+    return window.outputs

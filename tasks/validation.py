@@ -8,15 +8,15 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from retrain.config import ModelConfig
-from retrain.data import LoadedWindow
 from retrain.loop import ChampionState
 from retrain.training import day_start
 from retrain.validation import ValidationReport, validate_window
+from retrain.window_scan import ScannedWindow
 
 
 @task(cache_policy=NO_CACHE)
 def validate_data(
-    config: ModelConfig, window: LoadedWindow, champion: ChampionState | None, as_of: date
+    config: ModelConfig, window: ScannedWindow, champion: ChampionState | None, as_of: date
 ) -> ValidationReport:
     """Missing or new columns, dtypes, unseen categories, null rates and row counts."""
     report = validate_window(
@@ -27,6 +27,7 @@ def validate_data(
         window_start=day_start(window.window.start),
         window_end=day_start(as_of),
         task=str(config.task),
+        features=window.features,
     )
     logger = get_run_logger()
     for problem in report.problems:
