@@ -1,23 +1,29 @@
-"""Drift at scale: Evidently's DataDriftPreset on full frames vs the project's drift step.
+"""Drift at scale: Evidently's DataDriftPreset on full frames vs the project's drift step, and
+the loop's whole no-drift cycle on a window read in batches.
 
     .venv/bin/python benchmarks/drift_benchmark.py --rows 100000      # quick
     make bench                                                          # 1M x (40 + 10)
+    make bench ROWS=10000000                                            # 10M: no (a), (b)
 
 Writes a synthetic reference and current window (known shifts) to LocalStack S3 in the data
-contract's layout, then measures (a) and (b) each in its own subprocess, so that each peak
-RSS (VmHWM; also reset after loading, for the step's own peak) is its own:
+contract's layout (daily parquet partitions, one day generated at a time), then measures each
+step in its own subprocess, so that each peak RSS (VmHWM) is its own:
   prepare    once per champion: reference statistics, reference sample, a small model
   evidently  (a) what a user would write: Report([DataDriftPreset()]).run(current, reference)
-  fast       (b) the project's step: run_drift with the stored statistics (+ sampled HTML)
-  cycle      the no-drift cycle of one run, as the flow does it without the services: load
-             (+ label masking), validate, the champion's one chunked predict, drift, the
-             monitoring metric set, the champion's metric, the CBPE estimate
-  streamed   (c) feature drift with the window never whole: batch summaries merged
-  floor      what the cycle cannot go below: read the window from S3 (pyarrow) + one predict
+  fast       (b) the project's run_drift on the window loaded whole (+ sampled HTML report)
+  streamed   (c) feature drift alone with the window never whole: batch summaries merged
+  cycle      the no-drift cycle of one run, as the flow does it without the services: the
+             window read once in batches (labels masked, features summarised, the champion's
+             one predict, a row sample), validation, drift, the monitoring metric set, the
+             champion's metric, the CBPE estimate
+  floor      what the cycle cannot go below: read the window from S3 the same way (each object
+             downloaded, one record batch at a time) and predict each batch
 
 Figures are printed and written to --out (default bench-results/drift_<rows>.txt, with every
-measurement in a .json beside it). Above EVIDENTLY_MAX_ROWS rows a side Evidently is not run:
-its memory grows linearly (the report says by how much, from the 1M run's file when present).
+measurement in a .json beside it). Above EVIDENTLY_MAX_ROWS rows a side, (a) and (b), which
+hold the window whole, are not run (the report gives Evidently's memory slope from the 1M
+run's file when present), and the reference side has TRAINING_MAX_ROWS rows: a champion's
+statistics come from its training rows, at most `training.max_rows`.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import sys
 import tempfile
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +57,7 @@ _DISPLAY = {
     "Hellinger distance": "hellinger",
 }
 REFERENCE_SAMPLE_ROWS = 5000  # the config default `thresholds.drift.reference_rows`
+TRAINING_MAX_ROWS = 2_000_000  # the config default `training.max_rows`
 EVIDENTLY_MAX_ROWS = 2_000_000  # above it (a) is skipped: see _evidently_skipped
 # Evidently's DataDriftPreset at 1M x 50 on these machines (shared/FACTS.md): 3.5-4.1 GB.
 EVIDENTLY_GB_PER_MILLION = 4.1
@@ -113,6 +121,7 @@ def _config(where: synthetic.Layout) -> Any:
             "task": "classification",
             "metric": "roc_auc",
             "estimator": {"class_path": "sklearn.linear_model.LogisticRegression"},
+            "thresholds": {"max_window_rows": 100_000_000},
         }
     )
 
@@ -286,8 +295,8 @@ def _load_model(work: Path) -> Any:
 
 
 def child_floor(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """The floor: read the window's parquet files from S3 with pyarrow, then one predict."""
-    import pyarrow as pa
+    """The floor: read the window's parquet files from S3 (each downloaded, then read a record
+    batch at a time, as the cycle reads them) and predict each batch; nothing else."""
     import pyarrow.parquet as pq
 
     from retrain.data import list_partitions
@@ -296,35 +305,45 @@ def child_floor(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     s3, where = _setup(args)
     config, cols, clock, model = _config(where), where.columns, _Clock(), _load_model(work)
     wanted = [cols.id, cols.timestamp, *cols.features, cols.label]
-    with clock.time("read"):
-        keys = [k for ks in list_partitions(s3, where.source, where.current).values() for k in ks]
-        tables = [
-            pq.read_table(
-                pa.BufferReader(s3.get_object(Bucket=where.source.bucket, Key=k)["Body"].read()),
-                columns=wanted,
-            )
-            for k in keys
-        ]
-        frame = pa.concat_tables(tables).to_pandas()
-    with clock.time("predict"):
-        predict(model, frame, config)
+    clock.phases = {"read": 0.0, "predict": 0.0}
+    keys = [k for ks in list_partitions(s3, where.source, where.current).values() for k in ks]
+    path = work / "floor.parquet"
+    for key in keys:
+        began = time.perf_counter()
+        s3.download_file(where.source.bucket, key, str(path))
+        batches = pq.ParquetFile(path).iter_batches(
+            batch_size=config.scale.predict_chunk_rows, columns=wanted
+        )
+        clock.phases["read"] += time.perf_counter() - began
+        while True:
+            began = time.perf_counter()
+            batch = next(batches, None)
+            if batch is None:
+                break
+            frame = batch.to_pandas()
+            clock.phases["read"] += time.perf_counter() - began
+            began = time.perf_counter()
+            predict(model, frame, config)
+            clock.phases["predict"] += time.perf_counter() - began
     return {"phases": clock.phases}
 
 
 def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """The no-drift cycle of one run: load (+ label masking), validate, the champion's one
-    predict (in chunks), drift, the monitoring metric set, the champion's metric, CBPE."""
+    """The no-drift cycle of one run, as the flow does it without the services: the window read
+    once in batches (labels masked, features summarised, the champion's one predict, a row
+    sample), validation, drift, the monitoring metric set, the champion's metric, CBPE."""
     import evidently  # noqa: F401
     import pandas as pd
 
-    from retrain.data import load_window
+    from retrain.data import WindowBatches
     from retrain.drift import run_drift
     from retrain.drift_stats import PREDICTION, ReferenceStats
     from retrain.estimate import window_estimate
     from retrain.monitoring import ChampionFacts, monitor_window
-    from retrain.scoring import champion_outputs, score_outputs
-    from retrain.training import mask_immature_labels, matured_mask, predict
+    from retrain.scoring import score_outputs
+    from retrain.training import day_start, matured_mask, predict
     from retrain.validation import capture_schema, validate_window
+    from retrain.window_scan import scan_window
 
     s3, where = _setup(args)
     config, cols, clock, model = _config(where), where.columns, _Clock(), _load_model(work)
@@ -333,18 +352,33 @@ def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     schema = capture_schema(reference, cols, task="classification")
     stats = ReferenceStats.from_json((work / "reference_stats.json").read_text())
     reference[PREDICTION] = predict(model, reference, config)
-    with clock.time("load"):
-        frame = mask_immature_labels(
-            load_window(s3, where.source, cols, where.current).frame, config, as_of
+    with clock.time("read+score+summarise"):
+        batches = WindowBatches(
+            s3, where.source, cols, where.current, batch_rows=config.scale.predict_chunk_rows
         )
+        window = scan_window(config, batches, as_of, model=model, stats=stats)
+        frame, outputs = window.frame, window.outputs
+        assert outputs is not None, window.predict_error
+    read_peak = _peak_rss_gb()
     with clock.time("validate"):
-        validation = validate_window(frame, cols, config.thresholds, schema)
-    with clock.time("predict"):
-        outputs = champion_outputs(model, frame, config)
-    with clock.time("drift"):
-        current = {c: frame[c] for c in (*cols.features, cols.label)}
-        current[PREDICTION] = pd.Series(outputs.for_metric(config.metric), index=frame.index)
-        summary, _ = run_drift(
+        validation = validate_window(
+            frame,
+            cols,
+            config.thresholds,
+            schema,
+            window_start=day_start(where.current.start),
+            window_end=day_start(as_of),
+            task="classification",
+            features=window.features,
+        )
+
+    def drift() -> tuple[Any, float]:
+        began = time.perf_counter()
+        current = {
+            PREDICTION: pd.Series(outputs.for_metric(config.metric), index=frame.index),
+            cols.label: frame[cols.label],
+        }
+        found, _ = run_drift(
             reference,
             current,
             numeric=cols.numeric,
@@ -355,21 +389,35 @@ def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             out_dir=work / "cycle",
             reference_stats=stats,
             report_sample_rows=args.sample_rows,
+            summary=window.features,
+            sample=window.sample,
         )
-        del current
+        return found, time.perf_counter() - began
+
+    own: dict[str, float] = {}
+    # as the flow does: drift in a thread beside the estimate
+    with clock.time("drift | estimate"), ThreadPoolExecutor(max_workers=1) as pool:
+        drifting = pool.submit(drift)
+        began = time.perf_counter()
+        estimate = window_estimate(model, frame, config, as_of, outputs)
+        own["estimate"] = time.perf_counter() - began
+        summary, own["drift"] = drifting.result()
     with clock.time("monitoring"):
         facts = ChampionFacts(outputs, schema, reference, stats)
-        monitor_window(frame, config, where.current.days(), facts, summary)
+        monitor_window(frame, config, where.current.days(), facts, summary, window.features)
     with clock.time("evaluate"):
         score_outputs(outputs, frame, config, matured_mask(frame, config))
-    with clock.time("estimate"):
-        estimate = window_estimate(model, frame, config, as_of, outputs)
     return {
         "phases": clock.phases,
+        "own_seconds": own,
         "rows": len(frame),
+        "read_peak_rss_gb": read_peak,
         "valid": validation.valid,
         "dataset_drift": summary.dataset_drift,
+        "drift_share": summary.drift_share,
         "prediction_drift": bool(summary.prediction and summary.prediction.drifted),
+        "prediction_score": summary.prediction.score if summary.prediction else None,
+        "columns": {c.column: [c.method, c.score, c.drifted] for c in summary.columns},
         "estimate_rows": (estimate or {}).get("rows"),
     }
 
@@ -442,15 +490,21 @@ def _write_data(args: argparse.Namespace) -> dict[str, Any]:
     if missing_buckets(s3, [args.bucket]):
         s3.create_bucket(Bucket=args.bucket)
     marker = f"{where.source.prefix}/_benchmark.json"  # not a data file: loaders skip it
-    wanted = {"version": synthetic.DATA_VERSION, "rows": args.rows}
+    wanted = {"version": synthetic.DATA_VERSION, "rows": args.rows, "reference": _ref_rows(args)}
     found = get_json(s3, args.bucket, marker)
     if found and not args.rewrite and {k: found.get(k) for k in wanted} == wanted:
         return {"write_s": None, "megabytes": found["bytes"] / 1e6}
     start = time.perf_counter()
-    size = synthetic.write_side(s3, where, args.rows, current=False, seed=1)
+    size = synthetic.write_side(s3, where, _ref_rows(args), current=False, seed=1)
     size += synthetic.write_side(s3, where, args.rows, current=True, seed=2)
     put_json(s3, args.bucket, marker, {**wanted, "bytes": size})
     return {"write_s": time.perf_counter() - start, "megabytes": size / 1e6}
+
+
+def _ref_rows(args: argparse.Namespace) -> int:
+    """Rows of the reference side: the current side's, except where Evidently is not run; there
+    a champion's training rows, at most `training.max_rows` (its statistics come from them)."""
+    return args.rows if args.rows <= EVIDENTLY_MAX_ROWS else min(args.rows, TRAINING_MAX_ROWS)
 
 
 def _agreement(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -487,10 +541,11 @@ def _sample_check(b: dict[str, Any]) -> dict[str, float]:
 
 
 def _report(args: argparse.Namespace, results: dict[str, Any]) -> str:
-    data, prep, b = results["data"], results["prepare"], results["fast"]
+    data, prep, b = results["data"], results["prepare"], results.get("fast")
     cycle = results["cycle"]
     lines = [
-        f"drift benchmark: {args.rows:,} rows a side x {args.numeric} numeric + "
+        f"drift benchmark: {args.rows:,} rows (reference {_ref_rows(args):,}) x "
+        f"{args.numeric} numeric + "
         f"{args.categorical} categorical columns ({data['megabytes']:.0f} MB parquet in "
         f"s3://{args.bucket}, "
         + (f"written in {data['write_s']:.1f} s)" if data["write_s"] else "written before)"),
@@ -508,12 +563,18 @@ def _report(args: argparse.Namespace, results: dict[str, Any]) -> str:
             f"{a['step_peak_rss_gb']:>13.2f}{a['peak_rss_gb']:>11.2f}"
             f"   (+{a['phases']['load']:.2f} s loading both windows)"
         )
-    lines.append(
-        f"{'(b) run_drift from statistics':36}{b['phases']['drift']:>9.2f}"
-        f"{b['step_peak_rss_gb']:>13.2f}{b['peak_rss_gb']:>11.2f}"
-        f"   (+{b['phases']['load']:.2f} s loading the window)"
-    )
-    if a:
+    if b:
+        lines.append(
+            f"{'(b) run_drift from statistics':36}{b['phases']['drift']:>9.2f}"
+            f"{b['step_peak_rss_gb']:>13.2f}{b['peak_rss_gb']:>11.2f}"
+            f"   (+{b['phases']['load']:.2f} s loading the window)"
+        )
+    else:
+        lines.append(
+            f"(b) not run: it loads the window whole ({args.rows:,} rows); the cycle below reads "
+            "it in batches"
+        )
+    if a and b:
         agree = _agreement(a, b)
         lines += [
             f"speed-up (a)/(b): {a['phases']['drift'] / b['phases']['drift']:.1f}x; "
@@ -529,20 +590,30 @@ def _report(args: argparse.Namespace, results: dict[str, Any]) -> str:
         ]
     c = results.get("streamed")
     if c:
-        same = _agreement(c, b)
-        lines.append(
-            "(c) streamed: S3 objects one at a time, merged batch summaries: "
-            f"{c['phases']['drift']:.2f} s load and drift, process peak "
-            f"{c['peak_rss_gb']:.2f} GB; verdicts {same['agree']}/"
-            f"{same['columns']} agree with (b), max |score difference| {same['max_score_diff']:.1e}"
+        line = (
+            "(c) streamed feature drift alone: S3 objects one at a time, merged batch summaries: "
+            f"{c['phases']['drift']:.2f} s load and drift, process peak {c['peak_rss_gb']:.2f} GB"
         )
-    check = _sample_check(b)
+        if b:
+            same = _agreement(c, b)
+            line += (
+                f"; verdicts {same['agree']}/{same['columns']} agree with (b), "
+                f"max |score difference| {same['max_score_diff']:.1e}"
+            )
+        if a:
+            same = _agreement(c, a)
+            line += f"; {same['agree']}/{same['columns']} with (a)"
+        lines.append(line)
+    if b:
+        check = _sample_check(b)
+        lines.append(
+            f"HTML report on a sample: {b['report_sample_rows']:,} window rows vs "
+            f"{b['reference_sample_rows']:,} reference rows ({b['html_bytes'] / 1e6:.1f} MB); "
+            f"its scores differ from the full-data scores by median {check['median_diff']:.4f}, "
+            f"max {check['max_diff']:.4f}, i.e. {check['median_ratio']:.1f}x (max "
+            f"{check['max_ratio']:.1f}x) the sampling noise of each column's score"
+        )
     lines += [
-        f"HTML report on a sample: {b['report_sample_rows']:,} window rows vs "
-        f"{b['reference_sample_rows']:,} reference rows ({b['html_bytes'] / 1e6:.1f} MB); "
-        f"its scores differ from the full-data scores by median {check['median_diff']:.4f}, "
-        f"max {check['max_diff']:.4f}, i.e. {check['median_ratio']:.1f}x (max "
-        f"{check['max_ratio']:.1f}x) the sampling noise of each column's score",
         "",
         "no-drift cycle of one run on the window (no services) vs its floor (S3 read + one "
         "predict):",
@@ -553,13 +624,24 @@ def _report(args: argparse.Namespace, results: dict[str, Any]) -> str:
     floor_total = sum(floor.values())
     lines += [
         f"  cycle {total:.2f} s = "
-        + " + ".join(f"{name} {seconds:.2f}" for name, seconds in cyc.items()),
+        + " + ".join(f"{name} {seconds:.2f}" for name, seconds in cyc.items())
+        + " (alone: "
+        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in cycle["own_seconds"].items())
+        + ")",
         f"  floor {floor_total:.2f} s = read {floor['read']:.2f} + predict {floor['predict']:.2f}",
-        f"  cycle / floor = {total / floor_total:.2f}; dataset drift {cycle['dataset_drift']}, "
-        f"prediction drift {cycle['prediction_drift']}, window valid {cycle['valid']}",
+        f"  cycle / floor = {total / floor_total:.2f}; dataset drift {cycle['dataset_drift']} "
+        f"(share {cycle['drift_share']:.2f}), prediction drift {cycle['prediction_drift']}, "
+        f"window valid {cycle['valid']}",
         f"  peak RSS of the cycle's process {cycle['peak_rss_gb']:.2f} GB "
-        f"(the floor's process {results['floor']['peak_rss_gb']:.2f} GB)",
+        f"({cycle['read_peak_rss_gb']:.2f} GB once read; the floor's process "
+        f"{results['floor']['peak_rss_gb']:.2f} GB)",
     ]
+    if a:
+        agree = _agreement(cycle, a)
+        lines.append(
+            f"  the cycle's feature verdicts vs (a): {agree['agree']}/{agree['columns']} agree, "
+            f"dataset verdict " + ("same" if agree["dataset_same"] else "DIFFERENT")
+        )
     return "\n".join(lines)
 
 
@@ -599,9 +681,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         work = Path(tmp)
         print("... prepare", file=sys.stderr, flush=True)
         results["prepare"] = child_prepare(args, work)  # once per champion: not compared
-        skip = args.skip_evidently or args.rows > EVIDENTLY_MAX_ROWS
-        steps = ["fast", "streamed", "cycle", "floor"]
-        steps = steps if skip else ["evidently", *steps]
+        whole = args.rows <= EVIDENTLY_MAX_ROWS  # (a) and (b) hold the window whole
+        steps = ["streamed", "cycle", "floor"]
+        steps = (["fast"] if whole else []) + steps
+        steps = steps if args.skip_evidently or not whole else ["evidently", *steps]
         for step in steps:
             print(f"... {step}", file=sys.stderr, flush=True)
             results[step] = _run_child(step, args, work)

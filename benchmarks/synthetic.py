@@ -12,7 +12,7 @@ import pandas as pd
 from retrain.config import Columns, DataSource
 from retrain.data import Window, write_partition
 
-DATA_VERSION = 1  # bump when the generated data changes
+DATA_VERSION = 2  # bump when the generated data changes (2: one day generated at a time)
 DAYS = 7
 REFERENCE_START = date(2026, 1, 1)
 CURRENT_START = REFERENCE_START + timedelta(days=DAYS)
@@ -84,12 +84,23 @@ def _probabilities(rng: np.random.Generator, k: int) -> np.ndarray:
     return weights / weights.sum()
 
 
-def frame(columns: Columns, rows: int, start: date, *, current: bool, seed: int) -> pd.DataFrame:
-    """One side's rows, spread over DAYS days from `start`; the current side carries the shifts."""
+def frame(
+    columns: Columns,
+    rows: int,
+    start: date,
+    *,
+    current: bool,
+    seed: int,
+    days: int = DAYS,
+    first_id: int | None = None,
+) -> pd.DataFrame:
+    """One side's rows, spread over `days` days from `start`; the current side carries the
+    shifts. Ids count from `first_id` (0 for the reference side, `rows` for the current)."""
     rng = np.random.default_rng(seed)
     base = np.random.default_rng(1234)  # the same category distributions on both sides
-    data: dict[str, Any] = {"id": np.arange(rows, dtype="int64") + (rows if current else 0)}
-    offsets = np.sort(rng.integers(0, DAYS * 86_400, rows))
+    first = first_id if first_id is not None else (rows if current else 0)
+    data: dict[str, Any] = {"id": np.arange(rows, dtype="int64") + first}
+    offsets = np.sort(rng.integers(0, days * 86_400, rows))
     data["ts"] = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(offsets, unit="s")
     for i, name in enumerate(columns.numeric):
         shape = _SHAPES[i % len(_SHAPES)]
@@ -132,14 +143,26 @@ def _reference_std(shape: str) -> float:
     return 2.0
 
 
+ROW_GROUP_ROWS = 100_000  # as a writer with ~40 MB row groups here (Spark's default: 128 MB)
+
+
 def write_side(s3: Any, where: Layout, rows: int, *, current: bool, seed: int) -> int:
-    """Write one side as DAYS daily partitions; returns the bytes written."""
+    """Write one side as DAYS daily partitions, each generated on its own (one day in memory at
+    a time); returns the bytes written."""
     window = where.current if current else where.reference
-    data = frame(where.columns, rows, window.start, current=current, seed=seed)
-    day_of_row = (data["ts"] - pd.Timestamp(window.start, tz="UTC")).dt.days.to_numpy()
-    written = 0
+    written, first = 0, rows if current else 0
     for offset, day in enumerate(window.days()):
-        part = data[day_of_row == offset]
-        key = write_partition(s3, where.source, day, part)
+        n = rows // DAYS + (1 if offset < rows % DAYS else 0)
+        part = frame(
+            where.columns,
+            n,
+            day,
+            current=current,
+            seed=seed * 1000 + offset,
+            days=1,
+            first_id=first,
+        )
+        first += n
+        key = write_partition(s3, where.source, day, part, row_group_rows=ROW_GROUP_ROWS)
         written += s3.head_object(Bucket=where.source.bucket, Key=key)["ContentLength"]
     return written
