@@ -229,7 +229,7 @@ class Scale(_Strict):
     """How a big window is processed: in chunks of rows, so memory stays bounded."""
 
     predict_chunk_rows: int = Field(
-        default=200_000,
+        default=50_000,
         ge=1000,
         le=10_000_000,
         description="The monitoring window is read, summarised and scored by the champion "

@@ -348,7 +348,7 @@ class WindowBatches:
         window: Window,
         *,
         max_rows: int | None = None,
-        batch_rows: int = 200_000,
+        batch_rows: int = 50_000,
     ) -> None:
         self.s3, self.source, self.columns, self.window = s3, source, columns, window
         self.max_rows, self.batch_rows = max_rows, batch_rows

@@ -151,7 +151,11 @@ def _role_plan(column: str, role: str, stat_kind: str, thresholds: DriftThreshol
 
 def _value_counts(series: pd.Series) -> dict[Any, int]:
     """Non-null (and finite) value counts, as Evidently sees a categorical column."""
-    counts = series.value_counts(dropna=True, sort=False)
+    return _finite_counts(series, series.value_counts(dropna=True, sort=False))
+
+
+def _finite_counts(series: pd.Series, counts: pd.Series) -> dict[Any, int]:
+    """`_value_counts` from the series' non-null value counts already taken."""
     if pd.api.types.is_float_dtype(series):
         counts = counts[np.isfinite(counts.index.to_numpy(dtype="float64"))]
     return {(k.item() if hasattr(k, "item") else k): int(v) for k, v in counts.items() if v}

@@ -22,8 +22,6 @@ from retrain.drift_stats import PREDICTION, ReferenceStats, compute_reference_st
 from retrain.metrics import score
 from retrain.training import features, predict
 
-DEFAULT_CHUNK_ROWS = 200_000
-
 
 @dataclass(frozen=True)
 class ChampionOutputs:

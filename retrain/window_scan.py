@@ -72,8 +72,9 @@ class RowSample:
         if len(batch) > self.rows:
             picked = np.sort(np.argpartition(keys, self.rows)[: self.rows])
             keys = keys[picked]
-        rows = batch[[c for c in self.columns if c in batch.columns]].iloc[picked]
-        rows = rows.reset_index(drop=True).assign(**{k: v[picked] for k, v in extra.items()})
+        rows = batch.iloc[picked] if len(picked) < len(batch) else batch
+        rows = rows[[c for c in self.columns if c in batch.columns]].reset_index(drop=True)
+        rows = rows.assign(**{k: v[picked] for k, v in extra.items()})
         self.keys = np.concatenate([self.keys, keys])
         self.frames.append(rows)
         if len(self.keys) > 2 * self.rows:

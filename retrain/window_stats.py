@@ -33,7 +33,7 @@ import pandas as pd
 
 from retrain.config import Columns, DataSource, DriftThresholds
 from retrain.data import Window, WindowBatches
-from retrain.drift import ColumnDrift, _empty, _feature_plan, _value_counts, _verdict
+from retrain.drift import ColumnDrift, _empty, _feature_plan, _finite_counts, _verdict
 from retrain.drift_measures import (
     CATEGORICAL_FROM_STATS,
     NUMERIC_FROM_STATS,
@@ -68,14 +68,18 @@ class ColumnFacts:
     boolean: bool = False
 
     @classmethod
-    def of(cls, series: pd.Series) -> ColumnFacts:
+    def of(
+        cls, series: pd.Series, *, numeric_feature: bool = False, missing: int | None = None
+    ) -> ColumnFacts:
+        """The facts of a column; `missing` when already counted (value counts of a
+        categorical), the text-as-numbers hint only for a numeric feature."""
         numeric = bool(pd.api.types.is_numeric_dtype(series))
         as_text = False
-        if not numeric:
+        if numeric_feature and not numeric:
             head = series.dropna().head(1000)
             parsed = pd.to_numeric(head, errors="coerce")
             as_text = bool(len(parsed) and parsed.notna().all())
-        missing = int(series.isna().sum())
+        missing = int(series.isna().sum()) if missing is None else missing
         boolean = bool(pd.api.types.is_bool_dtype(series))
         return cls(str(series.dtype), numeric, len(series), missing, as_text, boolean)
 
@@ -124,14 +128,15 @@ class NumericSummary:
     exact: dict[float, int] | None = field(default_factory=dict, repr=False)
 
     def add(self, values: np.ndarray, nulls: int) -> None:
-        """Count a batch's finite values (in any order)."""
+        """Count a batch's finite values (in any order; sorted here, in place)."""
         self.rows += len(values)
         self.nulls += nulls
         if not len(values):
             return
-        self.low, self.high = min(self.low, values.min()), max(self.high, values.max())
-        where = np.searchsorted(self.edges, values, side="right")
-        self.binned += np.bincount(where, minlength=len(self.edges) + 1)
+        values.sort()  # then each bin's count is a difference of positions: ~3x faster
+        self.low, self.high = min(self.low, values[0]), max(self.high, values[-1])
+        below = np.searchsorted(values, self.edges, side="left")  # values < each edge
+        self.binned += np.diff(below, prepend=0, append=len(values))
         if self.exact is not None:
             distinct, counts = np.unique(values, return_counts=True)
             if len(distinct) > EXACT_VALUES:
@@ -183,10 +188,14 @@ class CategoricalSummary:
     counts: dict[object, int] = field(default_factory=dict)
     nulls: int = 0
 
-    def add(self, series: pd.Series) -> None:
-        for value, count in _value_counts(series).items():
+    def add(self, series: pd.Series) -> int:
+        """Count a batch's values; returns its nulls (pandas' isna)."""
+        counts = series.value_counts(dropna=True, sort=False)
+        nulls = len(series) - int(counts.sum())
+        for value, count in _finite_counts(series, counts).items():
             self.counts[value] = self.counts.get(value, 0) + count
-        self.nulls += int(series.isna().sum())
+        self.nulls += nulls
+        return nulls
 
     def merge(self, other: CategoricalSummary) -> CategoricalSummary:
         counts = dict(self.counts)
@@ -274,19 +283,25 @@ def summarize(
 ) -> WindowSummary:
     """The mergeable statistics of one batch of rows (columns it lacks are left out)."""
     summary = empty_summary(stats, numeric, categorical)
-    summary.facts = {c: ColumnFacts.of(batch[c]) for c in (*numeric, *categorical) if c in batch}
-    for name, column in list(summary.columns.items()):
+    for name in categorical:
+        if name in batch:
+            counted = summary.columns[name]
+            assert isinstance(counted, CategoricalSummary)
+            nulls = counted.add(batch[name])
+            summary.facts[name] = ColumnFacts.of(batch[name], missing=nulls)
+    for name in numeric:
         if name not in batch:
             continue
         series = batch[name]
-        if isinstance(column, NumericSummary):
-            if not summary.facts[name].numeric:  # validation reports the dtype; no drift
-                del summary.columns[name]
-                continue
-            values = finite_values(series)
-            column.add(values, len(series) - len(values))
-        else:
-            column.add(series)
+        facts = summary.facts[name] = ColumnFacts.of(series, numeric_feature=True)
+        binned = summary.columns.get(name)
+        if not isinstance(binned, NumericSummary):
+            continue
+        if not facts.numeric:  # validation reports the dtype; no drift measured on it
+            del summary.columns[name]
+            continue
+        values = finite_values(series)
+        binned.add(values, len(series) - len(values))
     summary.rows = frame_rows(batch)
     return summary
 
@@ -310,7 +325,7 @@ def summarize_window(
     columns: Columns,
     window: Window,
     stats: ReferenceStats,
-    batch_rows: int = 200_000,
+    batch_rows: int = 50_000,
 ) -> WindowSummary:
     """The window's mergeable feature statistics, streamed from S3 batch by batch."""
     batches = WindowBatches(s3, source, columns, window, batch_rows=batch_rows)
