@@ -30,12 +30,16 @@ def retry_unless_bad_data(task: Task[Any, Any], task_run: TaskRun, state: State[
     )
 
 
-@task(
-    retries=2,
-    retry_delay_seconds=[2, 5],
-    retry_condition_fn=retry_unless_bad_data,
-    cache_policy=NO_CACHE,
-)
+# Options of a task that reads a service: I/O failures retried, bad data or config never.
+RETRY_IO: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay_seconds": [2, 5, 15],
+    "retry_condition_fn": retry_unless_bad_data,
+    "cache_policy": NO_CACHE,
+}
+
+
+@task(**{**RETRY_IO, "retries": 2, "retry_delay_seconds": [2, 5]})
 def check_buckets(settings: Settings, config: ModelConfig) -> None:
     """Fail before any side effect when the data or loop bucket does not exist."""
     named = {
@@ -50,18 +54,12 @@ def check_buckets(settings: Settings, config: ModelConfig) -> None:
         )
 
 
-@task(
-    retries=3,
-    retry_delay_seconds=[2, 5, 15],
-    retry_condition_fn=retry_unless_bad_data,
-    cache_policy=NO_CACHE,
-)
+@task(**RETRY_IO)
 def load_window(
     settings: Settings, config: ModelConfig, window: Window, as_of: date
 ) -> LoadedWindow:
     """Read the window's daily partitions; labels not yet matured at `as_of` are nulled."""
-    where = f"s3://{config.data.bucket}/{config.data.prefix}/ {window.start}..{window.end}"
-    with service_call("S3", "read window", where):
+    with service_call("S3", "read window", _where(config, window)):
         loaded = data.load_window(
             s3_client(settings),
             config.data,
@@ -76,12 +74,7 @@ def load_window(
     )
 
 
-@task(
-    retries=3,
-    retry_delay_seconds=[2, 5, 15],
-    retry_condition_fn=retry_unless_bad_data,
-    cache_policy=NO_CACHE,
-)
+@task(**RETRY_IO)
 def scan_window(
     settings: Settings,
     config: ModelConfig,
@@ -91,9 +84,8 @@ def scan_window(
 ) -> ScannedWindow:
     """Read the window once, a batch at a time (never whole): labels not yet matured at `as_of`
     nulled, feature summaries merged, the champion's outputs and a sample of rows kept."""
-    where = f"s3://{config.data.bucket}/{config.data.prefix}/ {window.start}..{window.end}"
     began = perf_counter()
-    with service_call("S3", "read window", where):
+    with service_call("S3", "read window", _where(config, window)):
         batches = data.WindowBatches(
             s3_client(settings),
             config.data,
@@ -120,6 +112,10 @@ def scan_window(
         f" (champion v{champion.champion.version} scored them)" if champion else "",
     )
     return scanned
+
+
+def _where(config: ModelConfig, window: Window) -> str:
+    return f"s3://{config.data.bucket}/{config.data.prefix}/ {window.start}..{window.end}"
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)

@@ -15,15 +15,10 @@ from retrain.errors import service_call
 from retrain.loop import ChampionState
 from retrain.model_io import load_sklearn_model
 from retrain.settings import Settings
-from tasks.data import retry_unless_bad_data
+from tasks.data import RETRY_IO, retry_unless_bad_data
 
 
-@task(
-    retries=3,
-    retry_delay_seconds=[2, 5, 15],
-    retry_condition_fn=retry_unless_bad_data,
-    cache_policy=NO_CACHE,
-)
+@task(**RETRY_IO)
 def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | None:
     """The champion with its model (loaded without pickle), reference sample and schema."""
     client = mlflow_client(settings)
@@ -41,12 +36,7 @@ def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | No
     return ChampionState(champion, model, reference, schema, stats)
 
 
-@task(
-    retries=3,
-    retry_delay_seconds=[2, 5, 15],
-    retry_condition_fn=retry_unless_bad_data,
-    cache_policy=NO_CACHE,
-)
+@task(**RETRY_IO)
 def find_archived(
     settings: Settings, config: ModelConfig, champion: ChampionState | None
 ) -> dict[str, Any]:
