@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,9 +71,12 @@ def make_models(config_dir: Path, tag: str, n: int) -> list[str]:
     )
 
 
-def timed_fleet(names: list[str], **options: Any) -> tuple[float, dict[str, str], float]:
-    """Wall time, outcomes (model -> action) of one fleet run over `names`, and the machine's
-    mean 1-minute load average meanwhile (sampled every 5 s: others share these cores)."""
+def timed_fleet(
+    names: list[str], cpu: Callable[[], float] = time.process_time, **options: Any
+) -> tuple[float, dict[str, str], float, float]:
+    """Wall time and outcomes (model -> action) of one fleet run over `names`, the CPU seconds
+    its processes spent (`cpu`: their total so far), and the machine's mean 1-minute load
+    average meanwhile (sampled every 5 s: others share these cores)."""
     from flows.fleet import fleet
 
     loads, done = [os.getloadavg()[0]], threading.Event()
@@ -84,14 +87,14 @@ def timed_fleet(names: list[str], **options: Any) -> tuple[float, dict[str, str]
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    start = time.perf_counter()
+    cpu_start, start = cpu(), time.perf_counter()
     try:
         outcomes = fleet(models=names, as_of=AS_OF, **options)
     finally:
         wall_s = time.perf_counter() - start
         done.set()
         sampler.join()
-    return wall_s, outcomes, sum(loads) / len(loads)
+    return wall_s, outcomes, cpu() - cpu_start, sum(loads) / len(loads)
 
 
 # ---------------------------------------------------------------- the Dask cluster
@@ -179,7 +182,16 @@ def dask_cluster(
             raise RuntimeError(f"expected {workers} Dask workers: {client.scheduler_info()}")
         scheduler_view, views = client.run_on_scheduler(warm_up), client.run(warm_up)
         address = json.loads(scheduler_file.read_text())["address"]
-        yield {"address": address, "scheduler": scheduler_view, "workers": views}
+        yield {
+            "address": address,
+            "scheduler": scheduler_view,
+            "workers": views,
+            "cpu": lambda: (
+                time.process_time()
+                + client.run_on_scheduler(time.process_time)
+                + sum(client.run(time.process_time).values())
+            ),
+        }
     except BaseException:
         if log.exists():
             print(f"--- tail of {log}:\n{_tail(log)}", file=sys.stderr)
@@ -219,16 +231,18 @@ def _report(results: dict[str, Any]) -> str:
     rows = [
         f"fleet of {n} models (a bootstrap run each) on {results['cpus']} cores; "
         f"load average {results['loadavg_before'][0]:.1f} before, "
-        f"{results['loadavg_after'][0]:.1f} after (the last column: its mean during each side)",
+        f"{results['loadavg_after'][0]:.1f} after. CPU s: what the side's own processes spent "
+        "(this one; with Dask also the scheduler and workers); load: the machine's 1-minute "
+        "load average during the side (mean; counts the side's own processes too)",
         "",
-        "| side | wall s | speed-up vs sequential | outcomes agree | machine load meanwhile |",
-        "| --- | --- | --- | --- | --- |",
+        "| side | wall s | speed-up vs sequential | outcomes agree | CPU s | load meanwhile |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for side in sides.values():
         agree = "yes" if side["agrees"] else "NO"
         rows.append(
             f"| {side['label']} | {side['wall_s']:.1f} | {base / side['wall_s']:.2f}x | {agree} "
-            f"| {side['mean_loadavg']:.1f} |"
+            f"| {side['cpu_s']:.0f} | {side['mean_loadavg']:.1f} |"
         )
     dask = results["dask_cluster"]
     counts = {
@@ -257,12 +271,15 @@ def write_results(results: dict[str, Any], out: Path) -> Path:
     return out
 
 
-def _side(label: str, wall_s: float, outcomes: dict[str, str], load: float) -> dict[str, Any]:
+def _side(
+    label: str, wall_s: float, outcomes: dict[str, str], cpu_s: float, load: float
+) -> dict[str, Any]:
     return {
         "label": label,
         "wall_s": wall_s,
         "outcomes": outcomes,
         "counts": Counter(outcomes.values()),
+        "cpu_s": cpu_s,
         "mean_loadavg": load,
     }
 
@@ -312,7 +329,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"... dask ({cluster['address']})", file=sys.stderr, flush=True)
             sides["dask"] = _side(
                 f"dask ({args.parallel} worker processes x 1 thread, DaskTaskRunner)",
-                *timed_fleet(names["dask"], dask_address=cluster["address"]),
+                *timed_fleet(names["dask"], cluster["cpu"], dask_address=cluster["address"]),
             )
         results["dask_cluster"] = {
             "workers": len(cluster["workers"]),
