@@ -46,7 +46,7 @@ evaluate: up ## the yardstick: the loop vs never retraining and a weekly cron, f
 bench: up ## drift at scale: Evidently DataDriftPreset vs our drift step (ROWS=1000000 by default)
 	@$(PY) benchmarks/drift_benchmark.py --rows $(or $(ROWS),1000000)
 
-bench-fleet: up ## fleet fan-out: 20 small models one after another vs 4 at a time
+bench-fleet: up ## fleet fan-out: 20 small models one after another vs 4 threads vs a 4-process Dask cluster
 	@$(PY) benchmarks/fleet_benchmark.py --models $(or $(MODELS),20) --parallel $(or $(PARALLEL),4)
 
 bench-load: up ## load: RUNS flow runs at once (50; two race for one model) against the stack
