@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.isotonic import IsotonicRegression
 
 from retrain.estimate import (
     CALIBRATION_RESAMPLES,
     ESTIMATED_METRICS,
     _bootstrap_calibrations,
-    calibrate,
     cbpe,
     confusion_metrics,
     estimate_metrics,
@@ -182,9 +182,15 @@ def test_bootstrap_refits_equal_sklearn_isotonic_refits(decimals: int | None) ->
     score = rng.random(500)
     fast = list(_bootstrap_calibrations(ref_score, ref_label, score, np.random.default_rng(7)))
     draws, slow = np.random.default_rng(7), []
+    order = np.argsort(ref_score, kind="stable")
     for _ in range(CALIBRATION_RESAMPLES):
-        rows = draws.integers(0, ref_score.size, ref_score.size)
-        slow.append(calibrate(ref_score[rows], ref_label[rows]).predict(score))
+        weights = np.empty(ref_score.size)
+        weights[order] = draws.poisson(1.0, ref_score.size)  # drawn in score order
+        kept = weights > 0
+        refit = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
+            ref_score[kept].astype(np.float64), ref_label[kept], sample_weight=weights[kept]
+        )
+        slow.append(refit.predict(score))
     assert len(fast) == len(slow) == CALIBRATION_RESAMPLES
     for mine, theirs in zip(fast, slow, strict=True):
         np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-12)
