@@ -155,10 +155,12 @@ def _get_bytes(s3: Any, bucket: str, key: str) -> bytes:
 
 
 def _download(s3: Any, bucket: str, key: str, path: Path) -> None:
-    """The object saved to `path` (streamed in parts: never whole in memory), errors as in
-    `_get_bytes`."""
+    """The object saved to `path`, streamed 1 MB at a time (never whole in memory: boto3's
+    parallel download queues up to 100 parts of 8 MB), errors as in `_get_bytes`."""
     with _object_errors(s3_uri(bucket, key), "GetObject"), path.open("wb") as out:
-        s3.download_fileobj(bucket, key, out)
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        for chunk in body.iter_chunks(1 << 20):
+            out.write(chunk)
 
 
 @contextmanager

@@ -40,17 +40,18 @@ def test_benchmark_runs_end_to_end_at_a_tiny_size(stack: Settings, tmp_path: Pat
     report = results["report"]
     assert "per-column verdicts: 9/9 agree (100.0%)" in report
     assert "cycle / floor" in report
-    cycle = results["cycle"]["phases"]  # the flow's steps, one predict among them
+    cycle = results["cycle"]["phases"]  # the flow's steps: the window read once, in batches
     assert list(cycle) == [
-        "load",
+        "read+score+summarise",
         "validate",
-        "predict",
-        "drift",
+        "drift | estimate",
         "monitoring",
         "evaluate",
-        "estimate",
     ]
+    assert set(results["cycle"]["own_seconds"]) == {"drift", "estimate"}
     assert results["cycle"]["estimate_rows"] > 0 and results["floor"]["peak_rss_gb"] > 0
+    assert drift_benchmark._agreement(results["cycle"], a)["agree"] == 9  # verdicts of the flow
+    assert "the cycle's feature verdicts vs (a): 9/9 agree" in report
     assert "peak RSS of the cycle's process" in report
     c = results["streamed"]  # the window never whole: the same verdicts from merged summaries
     assert c["rows"] == args.rows and drift_benchmark._agreement(c, b)["agree"] == 9

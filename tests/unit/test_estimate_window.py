@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
@@ -15,6 +16,7 @@ from retrain.estimate import (
     earlier_estimate,
     estimate_days,
     lined_up,
+    newest_rows,
     window_estimate,
     with_estimate,
 )
@@ -179,3 +181,11 @@ def test_lined_up_estimate_and_realised_metric_in_the_summary() -> None:
     text = markdown(record, {})
     assert "estimated in the window ending 2024-03-11" in text
     assert "0.8000 ± 0.0200 estimated, 0.7600 realised (2.0000 SE)" in text
+
+
+def test_calibration_keeps_the_newest_matured_rows() -> None:
+    stamps = pd.Series(pd.date_range("2024-01-01", periods=10, freq="h", tz="UTC")[::-1])
+    rows = np.array([True, True, False, True, True, True, False, True, True, True])
+    kept = newest_rows(rows, stamps, 3)
+    assert kept.tolist() == [True, True, False, True, False, False, False, False, False, False]
+    assert newest_rows(rows, stamps, 8) is rows  # under the limit: all of them
