@@ -78,10 +78,11 @@ def _peak_rss_gb() -> float:
 
 
 class _Clock:
-    """Named wall-clock phases."""
+    """Named wall-clock phases, and the process's peak RSS (GB) at the end of each."""
 
     def __init__(self) -> None:
         self.phases: dict[str, float] = {}
+        self.peaks: dict[str, float] = {}
 
     def time(self, name: str) -> _Phase:
         return _Phase(self, name)
@@ -96,6 +97,7 @@ class _Phase:
 
     def __exit__(self, *exc: object) -> None:
         self.clock.phases[self.name] = time.perf_counter() - self.start
+        self.clock.peaks[self.name] = _peak_rss_gb()
 
 
 # ---------------------------------------------------------------- children (one per process)
@@ -409,6 +411,7 @@ def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         score_outputs(outputs, frame, config, matured_mask(frame, config))
     return {
         "phases": clock.phases,
+        "peaks": clock.peaks,
         "own_seconds": own,
         "rows": len(frame),
         "read_peak_rss_gb": read_peak,

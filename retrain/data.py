@@ -337,7 +337,7 @@ def load_window(
 
 class WindowBatches:
     """The window's rows, `batch_rows` at a time, one S3 object at a time: a parquet file is
-    downloaded to a temporary file and read one record batch at a time (never whole), a CSV
+    downloaded to a temporary file and read one row group at a time (never whole), a CSV
     file is read whole and sliced. Each batch has every configured column (a column a file
     lacks is null there, and listed in `missing_columns`) with UTC timestamps; `files`,
     `extra_columns` and `days_present` are known once iterated. Errors are `load_window`'s."""
@@ -394,14 +394,18 @@ class WindowBatches:
         self.extra_columns.update(c for c in names if c not in wanted)
         present = [c for c in wanted if c in names]
         try:
-            for record_batch in pfile.iter_batches(batch_size=self.batch_rows, columns=present):
-                table = _decode_dictionaries(pa.Table.from_batches([record_batch]))
-                table = _utc_arrow_timestamps(table, self.columns.timestamp, uri)
-                yield table.to_pandas(self_destruct=True, split_blocks=True)
+            for group in range(pfile.num_row_groups):  # one row group decoded at a time
+                table = pfile.read_row_group(group, columns=present)
+                for start in range(0, table.num_rows, self.batch_rows):
+                    part = _decode_dictionaries(table.slice(start, self.batch_rows))
+                    part = _utc_arrow_timestamps(part, self.columns.timestamp, uri)
+                    yield part.to_pandas(split_blocks=True)
+                del table
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"corrupt or unreadable parquet file: {exc}", uri=uri) from exc
         finally:
             pfile.close()
+            pa.default_memory_pool().release_unused()  # mimalloc keeps freed pages otherwise
 
     def _csv(self, key: str, uri: str, wanted: list[str]) -> Iterator[pd.DataFrame]:
         frame = _read_csv(_get_bytes(self.s3, self.source.bucket, key), uri, wanted)

@@ -135,6 +135,8 @@ def _stat_kind(reference: ColumnStats, current: pd.Series) -> str:
     """Numeric for continuous numbers; categorical for labels, classes and few distinct values."""
     if isinstance(reference, CategoricalStats) or is_categorical_dtype(current):
         return "categorical"
+    if reference.distinct > _MAX_CLASSES:  # no need to count the window's (10M scores, say)
+        return "numeric"
     distinct = max(reference.distinct, current.nunique())
     return "categorical" if distinct <= _MAX_CLASSES else "numeric"
 

@@ -135,10 +135,20 @@ def scan_batches(
         empty = _empty_frame(cols)
         summary = summarize(empty, stats, numeric, categorical)
         rows = [empty[[c for c in keep if c in empty.columns]]]
-    frame = pd.concat(rows, ignore_index=True, copy=False) if len(rows) > 1 else rows[0]
-    rows.clear()
+    frame = _concat_columns(rows) if len(rows) > 1 else rows[0]
     found = concat_outputs(parts) if parts and error is None else None  # None for no rows
     return frame, summary, sample.frame(), found, error
+
+
+def _concat_columns(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    """The pieces' rows as one frame, built a column at a time, each column's pieces dropped
+    once joined: the per-row columns are held about once, not twice, while joining."""
+    names = list(pieces[0].columns)
+    joined = {}
+    for name in names:
+        joined[name] = pd.concat([p.pop(name) for p in pieces], ignore_index=True, copy=False)
+    pieces.clear()
+    return pd.DataFrame(joined, copy=False)
 
 
 def scan_window(
