@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,7 +31,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +106,9 @@ def chromium(browser: str) -> Iterator[Tab]:
     from websockets.sync.client import connect
 
     port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+    # Chromium's helper processes may still write to the profile after its main process dies:
+    # the whole process group is killed, and a file left in the profile is not an error
+    with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [
                 browser,
@@ -121,6 +125,7 @@ def chromium(browser: str) -> Iterator[Tab]:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             deadline = time.monotonic() + 30
@@ -138,7 +143,8 @@ def chromium(browser: str) -> Iterator[Tab]:
                 tab.call("Page.enable")
                 yield tab
         finally:
-            proc.kill()
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 
