@@ -179,10 +179,11 @@ def _http_status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
 
 
-def _parquet_file(data: bytes, uri: str) -> pq.ParquetFile:
-    """Open a parquet file's metadata (row count, schema) without decoding its data."""
+def _parquet_file(data: bytes | Path, uri: str) -> pq.ParquetFile:
+    """Open a parquet file's metadata (row count, schema) without decoding its data, from its
+    bytes or a local file."""
     try:
-        return pq.ParquetFile(pa.BufferReader(data))
+        return pq.ParquetFile(pa.BufferReader(data) if isinstance(data, bytes) else data)
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"corrupt or unreadable parquet file: {exc}", uri=uri) from exc
 
@@ -385,10 +386,7 @@ class WindowBatches:
 
     def _parquet(self, key: str, uri: str, wanted: list[str], path: Path) -> Iterator[pd.DataFrame]:
         _download(self.s3, self.source.bucket, key, path)
-        try:
-            pfile = pq.ParquetFile(path)
-        except (pa.ArrowException, OSError) as exc:
-            raise DataError(f"corrupt or unreadable parquet file: {exc}", uri=uri) from exc
+        pfile = _parquet_file(path, uri)
         _check_row_limit(self.window, self.max_rows, self.rows + pfile.metadata.num_rows, uri)
         names = pfile.schema_arrow.names
         self.extra_columns.update(c for c in names if c not in wanted)

@@ -121,9 +121,7 @@ def monitor_window(
     then holds the per-row columns: timestamp, label, serving columns), else from `frame`."""
     cols = config.columns
     if features is None:
-        numeric = [c for c in cols.numeric if c in frame.columns]
-        categorical = [c for c in cols.categorical if c in frame.columns]
-        features = summarize(frame, None, numeric, categorical)
+        features = summarize(frame, None, list(cols.numeric), list(cols.categorical))
     expected = None
     if champion is not None:
         rows = int(champion.schema.get("rows", 0))

@@ -301,9 +301,7 @@ def validate_window(
     The feature columns are checked from `features`, the window's merged summary when it was
     streamed (`df` then holds the per-row columns only), else from `df`'s own columns."""
     if features is None:
-        numeric = [c for c in columns.numeric if c in df.columns]
-        categorical = [c for c in columns.categorical if c in df.columns]
-        features = summarize(df, None, numeric, categorical)
+        features = summarize(df, None, list(columns.numeric), list(columns.categorical))
     problems = _check_row_count(df, thresholds)
     problems += _check_duplicate_ids(df, columns.id)
     problems += _check_columns(df, columns, list(features.facts))
