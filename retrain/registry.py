@@ -180,8 +180,10 @@ def promote(
     expected: str | None,
     reason: str,
     actor: str = "retrain-loop",
+    as_of: date | None = None,
 ) -> str | None:
     """Move `champion` to `version` if it still points at `expected`; returns the old champion.
+    `as_of`: the window end of the loop's run that moves it (its place in the loop's timeline).
 
     Aliases are last-writer-wins, so callers serialise promotions per model (a Prefect
     concurrency limit); the re-check and the read-back catch anything that slips past that.
@@ -201,7 +203,7 @@ def promote(
         raise PromotionError(
             f"champion of {name} is v{after and after.version} after setting v{version}"
         )
-    record_alias_move(client, name, version, expected, reason, actor, when)
+    record_alias_move(client, name, version, expected, reason, actor, when, as_of)
     return expected
 
 
@@ -213,6 +215,7 @@ def record_alias_move(
     reason: str,
     actor: str,
     when: str,
+    as_of: date | None = None,
 ) -> None:
     """Append one alias move to the registered model's history tags (one tag per move)."""
     history = champion_history(client, name)
@@ -223,6 +226,8 @@ def record_alias_move(
         "reason": reason,
         "by": actor,
     }
+    if as_of is not None:
+        entry["as_of"] = as_of.isoformat()
     client.set_registered_model_tag(name, f"{HISTORY_TAG}.{len(history) + 1:05d}", tag_value(entry))
 
 
