@@ -259,7 +259,9 @@ def report(
     """Print the tables; write CSVs, a markdown summary and the PNG."""
     summary = tables.summary(rows, sources)
     yardstick = cron_policy(parse_recipe(args.cron), refit=True)
-    curve = tables.freshness_curve([p for p in fresh if p.policy in (yardstick, "")])
+    curve = tables.freshness_curve(
+        [p for p in fresh if p.policy in (yardstick, "") and p.age <= args.freshness_weeks]
+    )
     metric = config.metric
     print(f"\n{metric} per window (each scored before any retrain at that window):")
     print(tables.format_windows(rows))
