@@ -3,6 +3,7 @@
 # the lock files have not changed since the last install).
 #   .venv            Python 3.11: the project (requirements.lock + the project, editable)
 #   .venv-localstack Python 3.13: LocalStack's host-mode runtime (localstack/requirements.lock)
+#   .venv-docs       Python 3.11: MkDocs and its Material theme (requirements-docs.lock)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV_VERSION=0.13.9
@@ -43,6 +44,13 @@ if ! stamp_ok .venv-localstack/.installed localstack/requirements.lock; then
     [ -x .venv-localstack/bin/python ] || "$(find_python 3.13)" -m venv .venv-localstack
     .venv/bin/uv pip sync --quiet --python .venv-localstack/bin/python localstack/requirements.lock
     touch .venv-localstack/.installed
+fi
+
+if ! stamp_ok .venv-docs/.installed requirements-docs.lock; then
+    echo "setup: documentation environment (.venv-docs: MkDocs with the Material theme)"
+    [ -x .venv-docs/bin/python ] || "$(find_python 3.11)" -m venv .venv-docs
+    .venv/bin/uv pip sync --quiet --python .venv-docs/bin/python requirements-docs.lock
+    touch .venv-docs/.installed
 fi
 
 apt_install() {  # $1 = Debian package, $2 = what it is for; apt-get update first, once per call
