@@ -1,7 +1,8 @@
-"""The model config's JSON Schema and its reference page, both generated from the pydantic model
-(`retrain.config.ModelConfig`), so neither can drift from the code.
+"""The model config's JSON Schema and the reference pages of the config and of the settings, all
+generated from the pydantic models (`retrain.config.ModelConfig`, `retrain.settings.Settings`,
+`stack.base.StackSettings`), so none can drift from the code.
 
-    python -m retrain.config_schema --write   # docs/reference/configuration.md + the schema
+    python -m retrain.config_schema --write   # docs/reference/{configuration,settings}.md + schema
     python -m retrain.config_schema --check   # exit 1 when a committed file is stale
 """
 
@@ -19,14 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import annotated_types
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings
 
 from retrain.config import ModelConfig
+from retrain.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "deployments" / "model-config.schema.json"
 REFERENCE_FILE = ROOT / "docs" / "reference" / "configuration.md"
+SETTINGS_FILE = ROOT / "docs" / "reference" / "settings.md"
 SCHEMA_ID = "model-config.schema.json"
 
 
@@ -160,9 +164,67 @@ def reference_markdown() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def settings_rows(cls: type[BaseSettings]) -> list[str]:
+    """One table row per setting: its variable, default and description."""
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    rows = []
+    for name, info in cls.model_fields.items():
+        alias = info.validation_alias
+        variable = alias if isinstance(alias, str) else f"{prefix}{name}".upper()
+        value = info.get_default(call_default_factory=True)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, Path):
+            value = value.relative_to(ROOT) if value.is_relative_to(ROOT) else value
+        shown = "unset" if value is None else f"`{value}`"
+        desc = (info.description or "").replace("|", "\\|")
+        rows.append(f"| `{variable}` | {shown} | {desc} |")
+    return rows
+
+
+def settings_markdown() -> str:
+    """The settings reference page: the loop's settings, then the stack's own."""
+    from stack.base import StackSettings  # the stack's settings: only this page reads them here
+
+    head = ["| variable | default | meaning |", "|---|---|---|"]
+    loop, stack = settings_rows(Settings), settings_rows(StackSettings)
+    return SETTINGS_PAGE.format(loop="\n".join([*head, *loop]), stack="\n".join([*head, *stack]))
+
+
+SETTINGS_PAGE = """\
+# Settings
+
+Every setting is read from a `RETRAIN_*` environment variable or a `.env` file in the
+working folder (`.env.example` lists them, commented), by one pydantic-settings class per
+area, never at import time: `retrain/settings.py` for the loop, `stack/base.py` for the
+local stack. This page is generated from those classes by
+`python -m retrain.config_schema --write` (a test fails when it is stale). Secrets (keys,
+passwords, webhook URLs) are `SecretStr`: never logged, never on a command line.
+
+## The loop (`retrain.settings.Settings`)
+
+{loop}
+
+## The local stack (`stack.base.StackSettings`)
+
+{stack}
+
+`make up` also sets `RETRAIN_PROJECT_DIR` (the checkout) in the worker's environment: the
+deployments' pull step (`prefect.yaml`) runs flows from that folder. Clients (boto3,
+MlflowClient) are built in one place, `retrain/clients.py`, from these settings. Models are
+logged with skops and loaded with the project's own allow-list of types
+(`retrain/model_io.py`); `MLFLOW_ALLOW_PICKLE_DESERIALIZATION` is false in every process the
+stack starts.
+"""
+
+
 def stale() -> list[Path]:
-    """The committed files that differ from what the model generates."""
-    wanted = {SCHEMA_FILE: schema_text(), REFERENCE_FILE: reference_markdown()}
+    """The committed files that differ from what the models generate."""
+    wanted = {
+        SCHEMA_FILE: schema_text(),
+        REFERENCE_FILE: reference_markdown(),
+        SETTINGS_FILE: settings_markdown(),
+    }
     return [p for p, text in wanted.items() if not p.exists() or p.read_text() != text]
 
 
@@ -180,7 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     SCHEMA_FILE.write_text(schema_text())
     REFERENCE_FILE.parent.mkdir(parents=True, exist_ok=True)
     REFERENCE_FILE.write_text(reference_markdown())
-    print(f"written: {SCHEMA_FILE.relative_to(ROOT)}, {REFERENCE_FILE.relative_to(ROOT)}")
+    SETTINGS_FILE.write_text(settings_markdown())
+    names = ", ".join(
+        str(p.relative_to(ROOT)) for p in (SCHEMA_FILE, REFERENCE_FILE, SETTINGS_FILE)
+    )
+    print(f"written: {names}")
     return 0
 
 

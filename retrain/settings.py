@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     config_dir: str = Field(
         default="deployments", description="Folder holding one YAML config per monitored model."
     )
+    work_pool: str = Field(
+        default="local-process",
+        description="Prefect work pool the deployments run on (the stack creates it, a process "
+        "pool, and starts its worker).",
+    )
+    git_commit: str | None = Field(
+        default=None,
+        description="The code's commit tagged on every version and record; unset: read from the "
+        "checkout with git (`<sha>-dirty` when it has changes).",
+    )
 
 
 def get_settings() -> Settings:
