@@ -44,12 +44,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait(what: str, probe: Callable[[], Any], timeout: float = 60.0) -> Any:
+def _wait(
+    what: str,
+    probe: Callable[[], Any],
+    timeout: float = 60.0,
+    seen: Callable[[], Any] | None = None,
+) -> Any:
+    """Poll until `probe` returns something truthy; on timeout say what `seen` shows."""
     deadline = time.monotonic() + timeout
     while True:
         found = probe()
         if found or time.monotonic() > deadline:
-            assert found, f"{what}: nothing after {timeout:.0f}s"
+            assert found, f"{what}: not after {timeout:.0f}s; seen: {seen() if seen else found!r}"
             return found
         time.sleep(0.5)
 
@@ -245,10 +251,13 @@ def test_a_firing_rule_reaches_slack_email_and_pagerduty_once_per_group(
 ) -> None:
     a, _, _ = fired
     want = {("RetrainFlowFailed", 1), ("RetrainMetricBelowFloor", 2), ("RetrainDriftShareHigh", 1)}
-    _wait("the three groups on Slack", lambda: {n[:2] for n in routed.slack(a)} == want, 90)
-    _wait("the three groups by email", lambda: {n[:2] for n in routed.mails(a)} == want, 30)
     paged = {("RetrainFlowFailed", 1), ("RetrainMetricBelowFloor", 2)}  # critical only
-    _wait("the critical groups on PagerDuty", lambda: {p[:2] for p in routed.pages(a)} == paged)
+    for where, got, expected, timeout in (
+        ("on Slack", lambda: {n[:2] for n in routed.slack(a)}, want, 90),
+        ("by email", lambda: {n[:2] for n in routed.mails(a)}, want, 30),
+        ("on PagerDuty", lambda: {p[:2] for p in routed.pages(a)}, paged, 30),
+    ):
+        _wait(f"the groups {where}", lambda g=got, e=expected: g() == e, timeout, seen=got)
     time.sleep(5)  # more than two group_intervals: an unchanged group is not sent again
     assert sorted(n[:2] for n in routed.slack(a)) == sorted(want)
     assert sorted(n[:2] for n in routed.mails(a)) == sorted(want)
