@@ -27,6 +27,7 @@ from pydantic import SecretStr
 from retrain.prometheus import JOB, Sample, push, run_samples
 from retrain.settings import Settings
 from stack import alertmanager, cli, prometheus
+from stack.alert_settings import AlertSettings
 from stack.base import Service, http_get
 from tests.receivers import HttpSink, SmtpSink
 
@@ -193,7 +194,7 @@ def routed(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     _require(stack)
     folder = tmp_path_factory.mktemp("alerting")
     with HttpSink() as http, SmtpSink(*SMTP_LOGIN) as smtp:
-        alerts = alertmanager.AlertSettings(
+        alerts = AlertSettings(
             _env_file=None,  # type: ignore[call-arg]
             slack_webhook_url=SecretStr(f"{http.url}{SLACK_PATH}{uuid.uuid4().hex}"),
             email_to="oncall@example.com",

@@ -14,7 +14,8 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from stack.alertmanager import AlertSettings, alert_settings, describe, write_config
+from stack.alert_settings import AlertSettings, alert_settings
+from stack.alertmanager import describe, write_config
 from stack.base import StackError
 
 SECRETS = {
