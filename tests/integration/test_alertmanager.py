@@ -1,4 +1,4 @@
-"""Prometheus alerts that reach someone: the repo's rules, fired by series pushed to the stack's
+"""Prometheus alerts that reach someone: the repo's rules, fired by series pushed to a
 Pushgateway, go through a real Prometheus and a real Alertmanager (Debian's 0.25, configured by
 stack/alertmanager.py from the RETRAIN_ALERT_* settings) to a local Slack webhook, a local SMTP
 server and a local PagerDuty Events API v2: once per group (alertname, model), critical ones
@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from retrain.prometheus import JOB, Sample, push, run_samples
 from retrain.settings import Settings
-from stack import alertmanager, cli, prometheus
+from stack import alertmanager, cli, prometheus, pushgateway
 from stack.alert_settings import AlertSettings
 from stack.base import Service, http_get
 from tests.receivers import HttpSink, SmtpSink
@@ -188,10 +188,11 @@ def _require(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def routed(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Routed]:
-    """A Prometheus (rules evaluated every second) scraping the stack's Pushgateway and an
-    Alertmanager routing to the local receivers, with a second of group_wait."""
-    _require(stack)
+def routed(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Routed]:
+    """A Pushgateway, a Prometheus (rules evaluated every second) and an Alertmanager routing to
+    the local receivers with a second of group_wait: the stack's modules start them on ports of
+    their own (a parallel test restarts the stack's Pushgateway, which would resolve and re-fire
+    the alerts)."""
     folder = tmp_path_factory.mktemp("alerting")
     with HttpSink() as http, SmtpSink(*SMTP_LOGIN) as smtp:
         alerts = AlertSettings(
@@ -209,41 +210,37 @@ def routed(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             group_interval="2s",
             repeat_interval="1h",
         )
-        private = stack.model_copy(
+        private = settings.model_copy(
             update={
-                "alertmanager_url": f"http://127.0.0.1:{_free_port()}",
-                "prometheus_url": f"http://127.0.0.1:{_free_port()}",
+                f"{name}_url": f"http://127.0.0.1:{_free_port()}"
+                for name in ("pushgateway", "alertmanager", "prometheus")
             }
         )
-        am = _run(alertmanager.service(private, alerts, folder / "alertmanager"), folder / "am.log")
+        services = [
+            pushgateway.service(private, folder / "pushgateway"),
+            alertmanager.service(private, alerts, folder / "alertmanager"),
+            prometheus.service(private, folder / "prometheus", interval="1s"),
+        ]
+        procs: list[subprocess.Popen[bytes]] = []
         try:
-            prom = _run(
-                prometheus.service(private, folder / "prometheus", interval="1s"),
-                folder / "prometheus.log",
-            )
-            try:
-                yield Routed(private, private.alertmanager_url, http, smtp, folder)
-            finally:
-                _stop(prom)
+            for svc in services:
+                procs.append(_run(svc, folder / f"{svc.name}.log"))
+            yield Routed(private, private.alertmanager_url, http, smtp, folder)
         finally:
-            _stop(am)
+            for proc in reversed(procs):
+                _stop(proc)
 
 
 @pytest.fixture(scope="module")
-def fired(routed: Routed) -> Iterator[tuple[str, str, str]]:
+def fired(routed: Routed) -> tuple[str, str, str]:
     """Model A: its run failed, two metrics under their floors, drift high. Model B: its run
-    failed, under a silence created before the push. Pushed to the stack's Pushgateway the way
-    the flow pushes; deleted from it afterwards."""
+    failed, under a silence created before the push. Pushed the way the flow pushes."""
     a, b = (f"alerted_{uuid.uuid4().hex[:8]}" for _ in range(2))
     silence = _silence(routed.am_url, b)
     url = routed.settings.pushgateway_url
-    try:
-        push(url, a, [*run_samples(a, False, 3.0, datetime.now(UTC)), *_floor_breach(a)])
-        push(url, b, run_samples(b, False, 3.0, datetime.now(UTC)))
-        yield a, b, silence
-    finally:
-        for model in (a, b):
-            _forget(url, model)
+    push(url, a, [*run_samples(a, False, 3.0, datetime.now(UTC)), *_floor_breach(a)])
+    push(url, b, run_samples(b, False, 3.0, datetime.now(UTC)))
+    return a, b, silence
 
 
 @pytest.mark.slow
