@@ -376,3 +376,43 @@ def test_a_silence_survives_an_alertmanager_restart(stack: Settings) -> None:
         assert kept["matchers"][0]["value"] == model
     finally:
         _api(f"{stack.alertmanager_url}/api/v2/silence/{silence}", "DELETE")
+
+
+def test_a_failing_receiver_logs_no_secret(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every receiver down (a port nothing listens on): Alertmanager logs each failed attempt,
+    and none of the secrets (it redacts the Slack URL; the others never appear)."""
+    secrets = {name: f"{name}-{uuid.uuid4().hex}" for name in ("slack", "smtp", "pagerduty")}
+    dead = f"127.0.0.1:{_free_port()}"
+    alerts = AlertSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_webhook_url=SecretStr(f"http://{dead}{SLACK_PATH}{secrets['slack']}"),
+        email_to="oncall@example.com",
+        email_from="alertmanager@example.com",
+        smtp_host=dead,
+        smtp_username="alertmanager",
+        smtp_password=SecretStr(secrets["smtp"]),
+        pagerduty_routing_key=SecretStr(secrets["pagerduty"]),
+        pagerduty_url=f"http://{dead}/v2/enqueue",
+        group_wait="1s",
+    )
+    folder = tmp_path_factory.mktemp("alerting-down")
+    private = settings.model_copy(update={"alertmanager_url": f"http://127.0.0.1:{_free_port()}"})
+    proc = _run(alertmanager.service(private, alerts, folder / "am"), folder / "am.log")
+    try:
+        firing = {"alertname": "RetrainFlowFailed", "severity": "critical", "model": "m"}
+        _api(f"{private.alertmanager_url}/api/v2/alerts", "POST", [{"labels": firing}])
+        failed = ("integration=slack", "integration=email", "integration=pagerduty")
+        log = folder / "am.log"
+        _wait(
+            "a failed attempt of each receiver in the log",
+            lambda: all(f in log.read_text() for f in failed),
+            30,
+            seen=lambda: log.read_text()[-2000:],
+        )
+    finally:
+        _stop(proc)
+    text = log.read_text()
+    assert "Notify attempt failed" in text
+    assert not [name for name, secret in secrets.items() if secret in text]
