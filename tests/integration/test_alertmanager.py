@@ -115,7 +115,7 @@ def _floor_breach(model: str) -> list[Sample]:
 
 @dataclass
 class Routed:
-    """The private Prometheus + Alertmanager pair and the receivers behind it."""
+    """The private Pushgateway, Prometheus and Alertmanager, and the receivers behind them."""
 
     settings: Settings
     am_url: str
