@@ -9,10 +9,10 @@ STACK := $(PY) scripts/stack.py
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: ## .venv (Python 3.11) and .venv-localstack (3.13), pinned; postgresql-15, prometheus, prometheus-pushgateway via apt if missing
+setup: ## .venv (Python 3.11) and .venv-localstack (3.13), pinned; postgresql-15, prometheus, prometheus-pushgateway, prometheus-alertmanager via apt if missing
 	@scripts/setup.sh
 
-up: setup ## start PostgreSQL, LocalStack S3 (restored from .stack/), MLflow, Prefect, a worker, Pushgateway, Prometheus, Evidently UI
+up: setup ## start PostgreSQL, LocalStack S3 (restored from .stack/), MLflow, Prefect, a worker, Pushgateway, Alertmanager, Prometheus, Evidently UI
 	@$(STACK) up
 
 down: ## stop everything `make up` started; saves S3 first, keeps all state in .stack/

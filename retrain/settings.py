@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:9090",
         description="Prometheus server that scrapes the Pushgateway and evaluates the alert rules.",
     )
+    alertmanager_url: str = Field(
+        default="http://127.0.0.1:9093",
+        description="Alertmanager that routes Prometheus's alerts (receivers: RETRAIN_ALERT_*).",
+    )
     evidently_ui_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Evidently UI service: one project per model, a snapshot per window.",

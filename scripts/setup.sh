@@ -85,3 +85,10 @@ if ! command -v prometheus-pushgateway >/dev/null 2>&1; then
     command -v prometheus-pushgateway >/dev/null \
         || { echo "error: prometheus-pushgateway did not install" >&2; exit 1; }
 fi
+# Alertmanager routes what the rules fire to Slack, email and PagerDuty (stack/alertmanager.py):
+# Debian's prometheus-alertmanager 0.25, which ships amtool (it validates the generated config).
+if ! command -v prometheus-alertmanager >/dev/null 2>&1 || ! command -v amtool >/dev/null 2>&1; then
+    apt_install prometheus-alertmanager "routes the alerts to Slack, email, PagerDuty (ships amtool)"
+    command -v amtool >/dev/null \
+        || { echo "error: prometheus-alertmanager did not install" >&2; exit 1; }
+fi
