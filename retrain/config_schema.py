@@ -184,11 +184,17 @@ def settings_rows(cls: type[BaseSettings]) -> list[str]:
 
 def settings_markdown() -> str:
     """The settings reference page: the loop's settings, then the stack's own."""
-    from stack.base import StackSettings  # the stack's settings: only this page reads them here
+    # the stack's settings: only this page reads them from retrain/
+    from stack.alert_settings import AlertSettings
+    from stack.base import StackSettings
 
     head = ["| variable | default | meaning |", "|---|---|---|"]
-    loop, stack = settings_rows(Settings), settings_rows(StackSettings)
-    return SETTINGS_PAGE.format(loop="\n".join([*head, *loop]), stack="\n".join([*head, *stack]))
+    tables = {
+        "loop": settings_rows(Settings),
+        "stack": settings_rows(StackSettings),
+        "alerts": settings_rows(AlertSettings),
+    }
+    return SETTINGS_PAGE.format(**{k: "\n".join([*head, *rows]) for k, rows in tables.items()})
 
 
 SETTINGS_PAGE = """\
@@ -208,6 +214,13 @@ passwords, webhook URLs) are `SecretStr`: never logged, never on a command line.
 ## The local stack (`stack.base.StackSettings`)
 
 {stack}
+
+## Where Alertmanager sends alerts (`stack.alert_settings.AlertSettings`)
+
+Read when the stack starts Alertmanager (see [alerts](../alerts.md)); secrets go to 0600 files
+under `.stack/alertmanager/`, never onto a command line.
+
+{alerts}
 
 `make up` also sets `RETRAIN_PROJECT_DIR` (the checkout) in the worker's environment: the
 deployments' pull step (`prefect.yaml`) runs flows from that folder. Clients (boto3,
