@@ -14,6 +14,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from retrain import registry_page
 from retrain.drift_stats import ReferenceStats
 
 CHAMPION = "champion"
@@ -22,7 +23,7 @@ REFERENCE_FILE = "reference.parquet"
 SCHEMA_FILE = "schema.json"
 STATS_FILE = "reference_stats.json"
 MAX_TAG = 5000
-HISTORY_TAG = "champion_history"
+HISTORY_TAG = registry_page.HISTORY_TAG
 
 
 class PromotionError(RuntimeError):
@@ -45,7 +46,7 @@ class Champion:
     @property
     def holdout_metric(self) -> float | None:
         """The metric this version scored on its holdout when it was registered."""
-        value = self.tags.get("challenger_metric")
+        value = self.tags.get("holdout_score", self.tags.get("challenger_metric"))  # older name
         return float(value) if value not in (None, "", "None") else None
 
     @property
@@ -105,8 +106,10 @@ def ensure_registered_model(client: MlflowClient, name: str, description: str) -
             if race.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
         return
-    if current.description != description:
-        client.update_registered_model(name, description=description)
+    if registry_page.base_description(current.description) != description:
+        moves = registry_page.moves_from_tags(dict(current.tags))
+        text = registry_page.with_history(description, moves)
+        client.update_registered_model(name, description=text)
 
 
 def register_version(
@@ -125,6 +128,13 @@ def register_version(
         tags={k: tag_value(v) for k, v in tags.items()},
         description=description,
     )
+
+
+def set_run_tags(client: MlflowClient, run_id: str, tags: dict[str, Any]) -> None:
+    """Tags on a version's MLflow run, in one call: the details the version's own tags leave out."""
+    from mlflow.entities import RunTag
+
+    client.log_batch(run_id, tags=[RunTag(k, tag_value(v)) for k, v in tags.items()])
 
 
 RERUN_KEYS = ("as_of", "mode", "config_hash")
@@ -214,16 +224,22 @@ def record_alias_move(
     actor: str,
     when: str,
 ) -> None:
-    """Append one alias move to the registered model's history tags (one tag per move)."""
-    history = champion_history(client, name)
-    entry = {
-        "version": str(version),
-        "previous": previous or "",
-        "at": when,
-        "reason": reason,
-        "by": actor,
-    }
-    client.set_registered_model_tag(name, f"{HISTORY_TAG}.{len(history) + 1:05d}", tag_value(entry))
+    """Append one alias move to the registered model's history (packed tags, registry_page.py)
+    and show the newest moves in its description. Old one-move tags are packed on the way and
+    deleted after the packed tags hold them (a crash in between reads each move once)."""
+    model = client.get_registered_model(name)
+    tags = dict(model.tags)
+    moves = registry_page.moves_from_tags(tags)
+    moves.append(registry_page.entry(version, previous, when, reason, actor, len(moves) + 1))
+    packed = registry_page.pack(moves)
+    for key, value in packed.items():
+        if tags.get(key) != value:
+            client.set_registered_model_tag(name, key, value)
+    for key in tags:
+        if registry_page.is_history_tag(key) and key not in packed:
+            client.delete_registered_model_tag(name, key)
+    base = registry_page.base_description(model.description)
+    client.update_registered_model(name, description=registry_page.with_history(base, moves))
 
 
 def repair_history(client: MlflowClient, champion: Champion) -> bool:
@@ -242,9 +258,8 @@ def repair_history(client: MlflowClient, champion: Champion) -> bool:
 
 def champion_history(client: MlflowClient, name: str) -> list[dict[str, str]]:
     """Every move of the champion alias, oldest first: version, previous, at, reason, by."""
-    tags = client.get_registered_model(name).tags
-    keys = sorted(k for k in tags if k.startswith(f"{HISTORY_TAG}."))
-    return [json.loads(tags[k]) for k in keys]
+    moves = registry_page.moves_from_tags(dict(client.get_registered_model(name).tags))
+    return [{k: v for k, v in move.items() if k != "seq"} for move in moves]
 
 
 def archived_versions(client: MlflowClient, name: str, current: str, n: int) -> list[str]:
