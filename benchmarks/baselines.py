@@ -161,7 +161,7 @@ def weekly_cron(
             if i + age < len(points):
                 later = points[i + age]
                 value = metric if age == 1 else scorer.score(fit.model, later)
-                fresh.append(FreshnessPoint(trained_at, age, later, value))
+                fresh.append(FreshnessPoint(trained_at, age, later, value, policy))
         log(f"  {policy:<22} fitted {trained_at} on {fit.rows:>6} rows in {fit.seconds:5.1f}s: "
             f"{_num(metric)} on the window ending {points[i + 1]}")  # fmt: skip
     return served, fresh

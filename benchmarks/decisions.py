@@ -33,6 +33,7 @@ from benchmarks import decisions_table as tables  # noqa: E402
 from benchmarks.baselines import (  # noqa: E402
     NEVER,
     Scorer,
+    cron_policy,
     load_history,
     never_retrain,
     planned_windows,
@@ -128,11 +129,17 @@ def parse_variants(text: str) -> tuple[bool, ...]:
 
 
 def baselines(
-    scorer: Scorer, recipes: list[Recipe], points: list[date], args: argparse.Namespace
+    scorer: Scorer,
+    recipes: list[Recipe],
+    points: list[date],
+    args: argparse.Namespace,
+    candidates: list[Recipe] | None = None,
 ) -> tuple[list[tables.PolicyWindow], list[tables.FreshnessPoint]]:
     """Never retrain and the config's recipe (both variants, the refit one with the freshness
-    curve) unless --recipes-only; then a weekly cron per extra recipe and variant. Each
-    policy's rows are appended to <out>/partial.csv as soon as it is done."""
+    curve) unless --recipes-only; then a weekly cron per extra recipe and variant, and a
+    refit weekly cron of each of the config's candidate recipes. Every refit cron's fits are
+    also scored at later ages, from which the slower cadences (every 2 and 4 weeks) follow
+    without another fit. Each policy's rows are appended to <out>/partial.csv when done."""
     rows: list[tables.PolicyWindow] = []
     fresh: list[tables.FreshnessPoint] = []
     runs = [(r, v) for r in recipes[1:] for v in parse_variants(args.variants)]
@@ -140,12 +147,32 @@ def baselines(
         print(f"baseline {NEVER}: the bootstrap model fitted as of {points[0]}", flush=True)
         rows += _partial(never_retrain(scorer, recipes[0], points), args.out)
         runs = [(recipes[0], False), (recipes[0], True), *runs]
+        runs += [(r, True) for r in candidates or [] if (r, True) not in runs]
+    cadences = max(tables.CADENCES) if args.sample == 1 else 0
     for recipe, refit in runs:
         ages = args.freshness_weeks if (recipe == recipes[0] and refit) else 0
+        ages = max(ages, cadences) if refit else ages
         served, points_fresh = weekly_cron(scorer, recipe, refit, points, ages, _log, args.sample)
         rows += _partial(served, args.out)
         fresh += points_fresh
     return rows, fresh
+
+
+def slower_crons(
+    rows: list[tables.PolicyWindow], fresh: list[tables.FreshnessPoint], points: list[date]
+) -> list[tables.PolicyWindow]:
+    """The refit crons at every cadence of tables.CADENCES, and the best weekly cron of each
+    window chosen afterwards (the upper bound of choosing a recipe)."""
+    crons = [p for p in tables.policies(rows) if p.startswith("cron ") and p.endswith(" refit")]
+    found = {p.policy for p in fresh}
+    out = [
+        row
+        for cron in crons
+        if cron in found
+        for every in tables.CADENCES
+        for row in tables.cadence_rows(fresh, points, cron, every)
+    ]
+    return out + tables.upper_bound(rows, crons)
 
 
 def _partial(rows: list[tables.PolicyWindow], out: Path) -> list[tables.PolicyWindow]:
@@ -211,11 +238,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.skip_loop:
         _, records, walls = run_loop(args.config, points, _log, args.resume_loop)
         loop, sources[tables.LOOP] = loop_rows(records, walls)
-    history = load_history(s3, config, planned_windows(config, points, recipes))
+    candidates = list(config.recipes)
+    history = load_history(s3, config, planned_windows(config, points, [*recipes, *candidates]))
     print(f"history: {len(history.frame)} rows read from S3", flush=True)
     (args.out / "partial.csv").unlink(missing_ok=True)
-    base, fresh = baselines(Scorer(history, config), recipes, points, args)
-    rows = loop + base
+    base, fresh = baselines(Scorer(history, config), recipes, points, args, candidates)
+    rows = loop + base + slower_crons(base, fresh, points)
     report(rows, fresh, sources, config, args)
     print(f"\nreplay wall time: {(time.perf_counter() - began) / 60:.1f} min")
     return 0
@@ -230,7 +258,10 @@ def report(
 ) -> None:
     """Print the tables; write CSVs, a markdown summary and the PNG."""
     summary = tables.summary(rows, sources)
-    curve = tables.freshness_curve(fresh)
+    yardstick = cron_policy(parse_recipe(args.cron), refit=True)
+    curve = tables.freshness_curve(
+        [p for p in fresh if p.policy in (yardstick, "") and p.age <= args.freshness_weeks]
+    )
     metric = config.metric
     print(f"\n{metric} per window (each scored before any retrain at that window):")
     print(tables.format_windows(rows))
@@ -239,6 +270,11 @@ def report(
     if sources:
         text += f"\n\n* the loop's training seconds: {sources.get(tables.LOOP)}"
     print(text)
+    cost = tables.costs(summary)
+    cost_text = tables.format_costs(cost, metric)
+    print("\ncost: mean metric minus alpha x retrains per window (* the best at that alpha)")
+    print(cost_text)
+    text += f"\n\n{cost_text}"
     check = tables.bootstrap_check(rows)
     if check:
         print(
@@ -253,6 +289,7 @@ def report(
     pd.DataFrame(tables.wide(rows)).to_csv(out / "windows.csv", index=False)
     pd.DataFrame(tables.records(rows)).to_csv(out / "policy_windows.csv", index=False)
     pd.DataFrame(summary).to_csv(out / "summary.csv", index=False)
+    pd.DataFrame(cost).to_csv(out / "costs.csv", index=False)
     pd.DataFrame(curve).to_csv(out / "freshness.csv", index=False)
     pd.DataFrame(tables.records(fresh)).to_csv(out / "freshness_points.csv", index=False)
     (out / "summary.md").write_text(f"{text}\n\n{fresh_text}\n")
@@ -262,7 +299,10 @@ def report(
     if args.doc_png:
         Path(args.doc_png).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(png, args.doc_png)
-    print(f"\nwritten: {out}/{{windows,policy_windows,summary,freshness}}.csv, summary.md, {png}")
+    print(
+        f"\nwritten: {out}/{{windows,policy_windows,summary,costs,freshness}}.csv, summary.md, "
+        f"{png}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ def plot(rows: list[PolicyWindow], metric: str, title: str, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(11, 5.5))
     crons = 0
-    for name in policies(rows):
+    for name in [p for p in policies(rows) if " every " not in p]:  # the cadences: tables only
         own = sorted((r for r in rows if r.policy == name), key=lambda r: r.as_of)
         x = np.array([r.as_of for r in own], dtype="datetime64[D]")
         y = np.array([np.nan if r.metric is None else r.metric for r in own], dtype=float)

@@ -28,12 +28,19 @@ class PolicyWindow:
 
 @dataclass(frozen=True)
 class FreshnessPoint:
-    """A model fitted at `trained_at`, scored on the window ending `as_of`, `age` windows later."""
+    """A model fitted at `trained_at`, scored on the window ending `as_of`, `age` windows later;
+    `policy` is the weekly cron that fitted it."""
 
     trained_at: date
     age: int
     as_of: date
     metric: float | None
+    policy: str = ""
+
+
+ALPHAS = (0.0, 0.001, 0.002, 0.005, 0.01)  # metric units one retrain costs, for the cost table
+CADENCES = (2, 4)  # weeks between two fits of a slower cron (the weekly cron is every 1)
+UPPER = "best recipe each week"
 
 
 def policy_window(row: dict[str, Any]) -> PolicyWindow:
@@ -54,12 +61,89 @@ def policy_window(row: dict[str, Any]) -> PolicyWindow:
 def freshness_point(row: dict[str, Any]) -> FreshnessPoint:
     """A row read back from freshness_points.csv."""
     metric = row.get("metric")
+    policy = row.get("policy")
     return FreshnessPoint(
         date.fromisoformat(str(row["trained_at"])),
         int(row["age"]),
         date.fromisoformat(str(row["as_of"])),
         None if metric is None or metric != metric else float(metric),
+        policy if isinstance(policy, str) else "",
     )
+
+
+def cadence_policy(cron: str, every: int) -> str:
+    """`cron 56d refit` fitted every 2 weeks -> `cron 56d refit every 2w`."""
+    return f"{cron} every {every}w"
+
+
+def cadence_rows(
+    points: list[FreshnessPoint], windows: list[date], cron: str, every: int
+) -> list[PolicyWindow]:
+    """A cron that fits every `every` windows, derived from its weekly fits scored at each age:
+    window j is served by the fit made at the newest decision point i < j with i % every == 0
+    (the first point fits), scored there at age j - i. `windows` are the decision points, the
+    bootstrap first; a window whose serving fit has no score at that age has no metric."""
+    scores = {(p.trained_at, p.age): p.metric for p in points if p.policy == cron}
+    policy, out = cadence_policy(cron, every), []
+    for j in range(1, len(windows)):
+        fitted = ((j - 1) // every) * every
+        age = j - fitted
+        out.append(
+            PolicyWindow(
+                policy,
+                windows[j],
+                scores.get((windows[fitted], age)),
+                retrained=age == 1,
+                promoted=age == 1,
+                seconds=0.0,
+                note=f"fit {windows[fitted]}, age {age}",
+            )
+        )
+    return out
+
+
+def upper_bound(rows: list[PolicyWindow], crons: list[str]) -> list[PolicyWindow]:
+    """The best of the weekly crons in each window, chosen afterwards: what choosing the recipe
+    perfectly every week would serve (one fit a week)."""
+    by_window: dict[date, list[tuple[float, str]]] = {}
+    for r in rows:
+        if r.policy in crons and r.metric is not None:
+            by_window.setdefault(r.as_of, []).append((r.metric, r.policy))
+    out = []
+    for day in sorted(by_window):
+        best, name = max(by_window[day])
+        out.append(PolicyWindow(UPPER, day, best, True, True, 0.0, note=short(name)))
+    return out
+
+
+def costs(table: list[dict[str, Any]], alphas: tuple[float, ...] = ALPHAS) -> list[dict[str, Any]]:
+    """Each policy's mean metric minus alpha x retrains per window, for each alpha (metric units
+    one retrain costs; higher-is-better metrics): which cadence pays at which price."""
+    out = []
+    for r in table:
+        if r["mean_metric"] is None or not r["windows"]:
+            continue
+        rate = r["retrains"] / r["windows"]
+        row: dict[str, Any] = {"policy": r["policy"], "retrains_per_window": round(rate, 3)}
+        for a in alphas:
+            row[f"alpha_{a:g}"] = round(r["mean_metric"] - a * rate, 4)
+        out.append(row)
+    return out
+
+
+def format_costs(table: list[dict[str, Any]], metric: str) -> str:
+    """The cost table as markdown, the best policy at each alpha marked with *."""
+    if not table:
+        return ""
+    alphas = [k for k in table[0] if k.startswith("alpha_")]
+    best = {a: max(r[a] for r in table) for a in alphas}
+    head = ["policy", "retrains/window", *(f"{metric} - {a[6:]} x retrains" for a in alphas)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in table:
+        cells = [r["policy"], f"{r['retrains_per_window']:.3f}"]
+        cells += [f"{r[a]:.4f}" + ("*" if r[a] == best[a] else "") for a in alphas]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def policies(rows: Iterable[PolicyWindow]) -> list[str]:
@@ -162,11 +246,13 @@ def records(rows: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 def short(name: str) -> str:
-    """A column header for a policy: `cron 56 holdout` -> `56 ho`, `cron 56 refit` -> `56 rf`."""
+    """A column header for a policy: `cron 56 holdout` -> `56 ho`, `cron 56 refit` -> `56 rf`,
+    `cron 56 refit every 2w` -> `56 rf/2w`."""
     if name.startswith("cron "):
-        _, recipe, variant = name.split(" ")
-        return f"{recipe} {'ho' if variant == 'holdout' else 'rf'}"
-    return {"never retrain": "never"}.get(name, name)
+        _, recipe, variant, *rest = name.split(" ")
+        every = f"/{rest[-1]}" if rest else ""
+        return f"{recipe} {'ho' if variant == 'holdout' else 'rf'}{every}"
+    return {"never retrain": "never", UPPER: "best/wk"}.get(name, name)
 
 
 def _num(value: float | None, digits: int = 4) -> str:

@@ -103,8 +103,9 @@ def _monitor(
     links: dict[str, str] = {}
     try:
         champion = find_champion(settings, config)
-        champion = champion_for_window(settings, config, champion, as_of, mode)
-        window = scan_window(settings, config, monitoring_window(config, as_of), as_of, champion)
+        days = monitoring_window(config, as_of)
+        champion = champion_for_window(settings, config, champion, days, mode)
+        window = scan_window(settings, config, days, as_of, champion)
         validation = validate_data(config, window, champion, as_of)
         record.update(window=window_summary(window, config), validation=validation.to_dict())
         drift, outputs, drifting = None, None, None
@@ -196,7 +197,7 @@ def _retrain(
     if contest.archived_version is not None:
         if promote:
             version = contest.archived_version
-            promote_challenger(settings, config, version, expected, f"reinstated ({why})")
+            promote_challenger(settings, config, version, expected, f"reinstated ({why})", as_of)
             record.update(reinstated_version=version, promoted=True, promoted_version=version)
         return
     assert contest.gate_fit is not None
@@ -217,7 +218,7 @@ def _retrain(
     )
     record["registered_version"] = version
     if promote:
-        promote_challenger(settings, config, version, expected, why)
+        promote_challenger(settings, config, version, expected, why, as_of)
         record.update(promoted=True, promoted_version=version)
 
 

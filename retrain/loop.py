@@ -67,6 +67,21 @@ def training_window(config: ModelConfig, as_of: date) -> Window:
     return Window(as_of - timedelta(days=back), as_of)
 
 
+def history_window(config: ModelConfig, as_of: date) -> Window:
+    """The window ends of earlier decision records a run reads: as far back as the policy looks
+    (the reference windows of performance_drop, drift persistence, the cooldown, the staleness
+    clock, the earlier estimate whose labels matured), one window more."""
+    t, step = config.thresholds, config.windows.monitoring_days
+    back = max(
+        step * t.reference_windows,
+        step * (t.drift.persistence_n - 1),
+        t.cooldown_days,
+        t.max_model_age_days or 0,
+        config.windows.label_delay_days + step,
+    )
+    return Window(as_of - timedelta(days=back + step), as_of)
+
+
 def git_commit() -> str:
     """The checkout's commit (RETRAIN_GIT_COMMIT wins), or "unknown"; "<sha>-dirty" when the
     checkout has changes or files that commit lacks (a new model config, say): the commit then

@@ -190,8 +190,10 @@ def promote(
     expected: str | None,
     reason: str,
     actor: str = "retrain-loop",
+    as_of: date | None = None,
 ) -> str | None:
     """Move `champion` to `version` if it still points at `expected`; returns the old champion.
+    `as_of`: the window end of the loop's run that moves it (its place in the loop's timeline).
 
     Aliases are last-writer-wins, so callers serialise promotions per model (a Prefect
     concurrency limit); the re-check and the read-back catch anything that slips past that.
@@ -211,7 +213,7 @@ def promote(
         raise PromotionError(
             f"champion of {name} is v{after and after.version} after setting v{version}"
         )
-    record_alias_move(client, name, version, expected, reason, actor, when)
+    record_alias_move(client, name, version, expected, reason, actor, when, as_of)
     return expected
 
 
@@ -223,14 +225,16 @@ def record_alias_move(
     reason: str,
     actor: str,
     when: str,
+    as_of: date | None = None,
 ) -> None:
     """Append one alias move to the registered model's history (packed tags, registry_page.py)
-    and show the newest moves in its description. Old one-move tags are packed on the way and
-    deleted after the packed tags hold them (a crash in between reads each move once)."""
+    and show the newest moves in its description. `as_of`: the window end of the loop's run
+    that moved it (retrain/timeline.py). Old one-move tags are packed on the way and deleted
+    after the packed tags hold them (a crash in between reads each move once)."""
     model = client.get_registered_model(name)
     tags = dict(model.tags)
     moves = registry_page.moves_from_tags(tags)
-    moves.append(registry_page.entry(version, previous, when, reason, actor, len(moves) + 1))
+    moves.append(registry_page.entry(version, previous, when, reason, actor, len(moves) + 1, as_of))
     packed = registry_page.pack(moves)
     for key, value in packed.items():
         if tags.get(key) != value:

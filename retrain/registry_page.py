@@ -11,6 +11,7 @@ packed on the next move). Pure functions: registry.py does the reading and writi
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from retrain.reporting import md
@@ -23,6 +24,7 @@ REASON_LIMIT = 300
 HISTORY_HEADING = "\n\n#### Champion alias history"
 TABLE_ROWS = 8
 FIELDS = ("version", "previous", "at", "reason", "by")
+KEY_FIELDS = (*FIELDS, "as_of")  # what makes two stored moves the same move
 
 
 def is_history_tag(key: str) -> bool:
@@ -31,11 +33,18 @@ def is_history_tag(key: str) -> bool:
 
 
 def entry(
-    version: str, previous: str | None, at: str, reason: str, by: str, seq: int
+    version: str,
+    previous: str | None,
+    at: str,
+    reason: str,
+    by: str,
+    seq: int,
+    as_of: date | None = None,
 ) -> dict[str, Any]:
-    """One alias move as stored; a long reason is cut so that a move always fits in a tag."""
+    """One alias move as stored (`as_of`: the window end of the loop's run that made it, when
+    one did); a long reason is cut so that a move always fits in a tag."""
     cut = reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 3] + "..."
-    return {
+    move: dict[str, Any] = {
         "version": str(version),
         "previous": previous or "",
         "at": at,
@@ -43,6 +52,9 @@ def entry(
         "by": by,
         "seq": seq,
     }
+    if as_of is not None:
+        move["as_of"] = as_of.isoformat()
+    return move
 
 
 def moves_from_tags(tags: dict[str, str]) -> list[dict[str, Any]]:
@@ -61,9 +73,17 @@ def moves_from_tags(tags: dict[str, str]) -> list[dict[str, Any]]:
             found.append({**item, "seq": seq if seq is not None else i + 1})
     unique: dict[tuple[str, ...], dict[str, Any]] = {}
     for move in found:
-        unique.setdefault(tuple(str(move.get(f, "")) for f in FIELDS), move)
+        unique.setdefault(tuple(str(move.get(f, "")) for f in KEY_FIELDS), move)
     ordered = sorted(unique.values(), key=lambda m: (m["at"], m["seq"]))
-    return [{f: str(m.get(f) or "") for f in FIELDS} | {"seq": m["seq"]} for m in ordered]
+    return [_normal(m) for m in ordered]
+
+
+def _normal(move: dict[str, Any]) -> dict[str, Any]:
+    """The stored fields as text (`as_of` only when the move has one), and its sequence number."""
+    out: dict[str, Any] = {f: str(move.get(f) or "") for f in FIELDS}
+    if move.get("as_of"):
+        out["as_of"] = str(move["as_of"])
+    return out | {"seq": move["seq"]}
 
 
 def pack(moves: list[dict[str, Any]], limit: int = TAG_LIMIT) -> dict[str, str]:

@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrain import data, registry, reporting  # noqa: E402
+from retrain import data, registry, reporting, timeline  # noqa: E402
 from retrain.clients import mlflow_client, s3_client  # noqa: E402
 from retrain.config import ModelConfig, load_model_config  # noqa: E402
 from retrain.deployment_names import Purpose, deployment_path  # noqa: E402
@@ -244,14 +244,16 @@ def print_table(rows: list[dict[str, Any]], metric: str) -> None:
         )
 
 
-def check_honesty(rows: list[dict[str, Any]], trained_as_of: dict[str, date], boot: str) -> None:
+def check_honesty(
+    config: ModelConfig, rows: list[dict[str, Any]], trained_as_of: dict[str, date], boot: str
+) -> None:
     """Every served metric is on a window after its model's training data; v1 rows recompute."""
     for r in rows:
-        start = date.fromisoformat(r["as_of"]) - timedelta(days=STEP_DAYS)
+        window = monitoring_window(config, date.fromisoformat(r["as_of"]))
         trained = trained_as_of.get(str(r["served_version"]))
-        if trained is None or trained > start:
+        if trained is None or not timeline.may_score(trained, window):
             raise DemoError(
-                f"{r['as_of']}: v{r['served_version']} trained {trained}, after {start}"
+                f"{r['as_of']}: v{r['served_version']} trained {trained}, after {window.start}"
             )
     same = [r for r in rows if str(r["served_version"]) == boot and r["served_metric"] is not None]
     diff = max((abs(r["served_metric"] - r["never_retrained_metric"]) for r in same), default=0.0)
@@ -418,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
                    if r.get("registered_version")} | {boot: BOOTSTRAP}  # fmt: skip
         rows = table(records, baseline_metrics(settings, config, s3, boot))
         print_table(rows, config.metric)
-        check_honesty(rows, trained, boot)
+        check_honesty(config, rows, trained, boot)
     except DemoError as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1

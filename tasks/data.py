@@ -15,7 +15,7 @@ from retrain.clients import s3_client
 from retrain.config import ConfigError, ModelConfig
 from retrain.data import DataError, LoadedWindow, Window
 from retrain.errors import service_call
-from retrain.loop import ChampionState
+from retrain.loop import ChampionState, history_window
 from retrain.model_io import UntrustedModelError
 from retrain.scoring import reference_statistics
 from retrain.settings import Settings
@@ -130,17 +130,18 @@ def prefix_seen(settings: Settings, config: ModelConfig) -> bool:
 def load_history(
     settings: Settings, config: ModelConfig, mode: str, as_of: date
 ) -> list[dict[str, Any]]:
-    """Decision records of earlier windows of this model and mode, one per window, oldest first."""
+    """Decision records of this model and mode for the windows ending in the look-back of its
+    policy (retrain/loop.py `history_window`), one per window, oldest first."""
     s3 = s3_client(settings)
     prefix = reporting.decisions_prefix(config.name, mode)
+    since = history_window(config, as_of).start
     with service_call("S3", "read decision records", f"s3://{settings.loop_bucket}/{prefix}"):
         keys = data.list_json(s3, settings.loop_bucket, prefix)
-        days = {k: day for k in keys if (day := reporting.as_of_of_key(k)) and day < as_of}
-        recent_days = set(sorted(set(days.values()))[-50:])
         records = [
             rec
-            for k in days
-            if days[k] in recent_days
+            for k in keys
+            if (day := reporting.as_of_of_key(k))
+            and since <= day < as_of
             and (rec := data.get_json(s3, settings.loop_bucket, k)) is not None
             and rec.get("status") == "completed"
         ]

@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from retrain import registry, timeline
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
+from retrain.data import Window
 from retrain.errors import service_call
 from retrain.loop import ChampionState
 from retrain.model_io import load_sklearn_model
@@ -88,13 +89,20 @@ def register_challenger(
 
 @task(cache_policy=NO_CACHE)
 def promote_challenger(
-    settings: Settings, config: ModelConfig, version: str, expected: str | None, reason: str
+    settings: Settings,
+    config: ModelConfig,
+    version: str,
+    expected: str | None,
+    reason: str,
+    as_of: date,
 ) -> str | None:
-    """Move `champion` to the challenger, re-checking that it still beats the current champion.
+    """Move `champion` to the challenger, re-checking that it still beats the current champion;
+    the move records the run's window end (`as_of`) for the loop's timeline.
 
     The flow holds the model's lock (tasks/locks.py) around the whole run."""
+    client = mlflow_client(settings)
     with service_call("MLflow", f"move alias champion of {config.name} to", f"v{version}"):
-        previous = registry.promote(mlflow_client(settings), config.name, version, expected, reason)
+        previous = registry.promote(client, config.name, version, expected, reason, as_of=as_of)
     get_run_logger().info("champion of %s: v%s -> v%s", config.name, previous or "-", version)
     return previous
 
@@ -124,20 +132,30 @@ def _retry_unless_refused(task: Any, task_run: Any, state: Any) -> bool:
     cache_policy=NO_CACHE,
 )
 def champion_for_window(
-    settings: Settings, config: ModelConfig, current: ChampionState | None, as_of: date, mode: str
+    settings: Settings,
+    config: ModelConfig,
+    current: ChampionState | None,
+    window: Window,
+    mode: str,
 ) -> ChampionState | None:
-    """The champion the loop had for this window: the current one, unless it was trained on
-    later data; then, in shadow mode, the one that served then (retrain/timeline.py), and in
-    auto mode a refusal."""
-    if current is None or not timeline.trained_after(current.champion, as_of):
+    """The champion that may score this window (retrain/timeline.py): the current one, unless
+    its training data reaches into the window; then, in shadow mode, the one the loop had for
+    the window, and in auto mode a refusal."""
+    if current is None or not timeline.trained_on_window(current.champion, window):
         return current
     if mode != "shadow":
-        raise timeline.LaterChampionError(timeline.refusal(current.champion, as_of))
+        raise timeline.LaterChampionError(timeline.refusal(current.champion, window))
+    as_of = window.end
     client = mlflow_client(settings)
     with service_call("MLflow", "read the champion history of", config.name):
-        then = timeline.champion_at(client, config.name, as_of)
+        then = timeline.champion_at(client, config.name, window)
         if then is None:
-            get_run_logger().info("%s had no champion for the window ending %s", config.name, as_of)
+            get_run_logger().info(
+                "%s had no champion trained before the window %s..%s",
+                config.name,
+                window.start,
+                window.end,
+            )
             return None
         reference, schema = registry.load_reference(client, then.run_id)
         stats = registry.load_reference_stats(client, then.run_id)

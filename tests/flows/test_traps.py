@@ -126,7 +126,14 @@ def later_champion(
     assert second.is_completed(), second.message
     record = second.result()
     if not record["promoted"]:  # the gate may keep v1: make v2 the champion by hand
-        registry.promote(mlflow, name, record["registered_version"], "1", "test: a later champion")
+        registry.promote(
+            mlflow,
+            name,
+            record["registered_version"],
+            "1",
+            "test: a later champion",
+            as_of=date(2024, 2, 4),
+        )
     assert registry.get_champion(mlflow, name).trained_as_of == date(2024, 2, 4)  # type: ignore[union-attr]
     yield case
 
@@ -153,9 +160,15 @@ def test_replay_judges_each_week_with_the_champion_it_had_then(
         rows = replay(name, start=date(2024, 1, 14), end=date(2024, 1, 28), step_days=7)
 
     assert [r["as_of"] for r in rows] == ["2024-01-14", "2024-01-21", "2024-01-28"]
-    # 01-14: before any champion; then v1 (trained for 01-21), never today's v2
-    assert [r["champion_version"] for r in rows] == [None, "1", "1"]
-    assert rows[0]["decision"] == "retrain" and rows[0]["reasons"] == "no_champion"
+    # v1 was trained for 01-21 (on the week 01-14..01-20): it first scores the week from 01-21;
+    # the two weeks before had no champion trained before them, and today's v2 never serves
+    assert [r["champion_version"] for r in rows] == [None, None, "1"]
+    assert all(r["decision"] == "retrain" and r["reasons"] == "no_champion" for r in rows[:2])
+    for row in rows:  # every served version was trained before its window's first day
+        if row["champion_version"] is not None:
+            trained = mlflow.get_model_version(name, row["champion_version"]).tags["as_of"]
+            start = date.fromisoformat(row["as_of"]) - timedelta(days=7)
+            assert date.fromisoformat(trained) <= start, (row, trained)
     assert all(r["days_since_retrain"] is None or r["days_since_retrain"] >= 0 for r in rows)
     assert not any(r["promoted"] for r in rows)
     assert registry.get_champion(mlflow, name).trained_as_of == date(2024, 2, 4)  # type: ignore[union-attr]

@@ -82,6 +82,23 @@ def test_replay_has_one_row_per_window_and_baselines_equal_a_direct_computation(
         assert fit.start == slices(config, fitted_at).cutoff - timedelta(days=14)
         assert got == pytest.approx(evaluate(fit.model, _scored(s3, config, as_of), config))
 
+    # served every 2 weeks: the fit made at the bootstrap serves the first two windows
+    first = fit_recipe(
+        _window(s3, config, everything, BOOTSTRAP), config, recipe, slices(config, BOOTSTRAP).cutoff
+    )
+    every2 = table["cron 14d refit every 2w"].tolist()
+    assert every2[0] == pytest.approx(table["cron 14d refit"][0])
+    assert every2[1] == pytest.approx(
+        evaluate(first.model, _scored(s3, config, WINDOWS[1]), config)
+    )
+    crons = [c for c in table.columns if c.startswith("cron ") and c.endswith(" refit")]
+    assert {"cron 14d refit", "cron 10d-h5 refit"} <= set(crons)  # and the config's own recipe
+    assert table["best recipe each week"].tolist() == pytest.approx(table[crons].max(axis=1))
+    costs = pd.read_csv(out / "costs.csv").set_index("policy")
+    assert costs.loc["never retrain", "alpha_0.01"] == costs.loc["never retrain", "alpha_0"]
+    assert costs.loc["cron 14d refit", "retrains_per_window"] == 1.0
+    assert costs.loc["cron 14d refit every 2w", "retrains_per_window"] == pytest.approx(2 / 3, 1e-3)
+
     summary = pd.read_csv(out / "summary.csv").set_index("policy")
     assert summary.loc["never retrain", "retrains"] == 0
     assert summary.loc["cron 14d refit", "retrains"] == len(WINDOWS)

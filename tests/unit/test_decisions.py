@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,10 @@ from benchmarks.decisions_table import (
     FreshnessPoint,
     PolicyWindow,
     bootstrap_check,
+    cadence_rows,
     common_windows,
+    costs,
+    format_costs,
     format_summary,
     format_windows,
     freshness_curve,
@@ -25,6 +28,7 @@ from benchmarks.decisions_table import (
     records,
     short,
     summary,
+    upper_bound,
     wide,
 )
 from benchmarks.recipes import decision_points, parse_recipe, parse_recipes
@@ -226,3 +230,72 @@ def test_bootstrap_check_compares_the_loop_and_never_until_the_first_promotion()
     n, diff = bootstrap_check(rows) or (0, 0.0)
     assert n == 2 and diff == pytest.approx(0.05)
     assert bootstrap_check([r for r in _rows() if r.policy != LOOP]) is None
+
+
+def _fresh(cron: str, fits: dict[date, list[float]]) -> list[FreshnessPoint]:
+    """Weekly fits of `cron` scored at ages 1.. on the windows after them (7 days apart)."""
+    out = []
+    for trained, scores in fits.items():
+        for age, score in enumerate(scores, start=1):
+            out.append(FreshnessPoint(trained, age, trained + timedelta(days=7 * age), score, cron))
+    return out
+
+
+def test_a_slower_cadence_serves_its_last_fit_at_its_age() -> None:
+    points = [date(2013, 3, 4) + timedelta(days=7 * i) for i in range(6)]
+    cron = "cron 56d refit"
+    fresh = _fresh(cron, {p: [0.70 + i / 100, 0.60 + i / 100] for i, p in enumerate(points)})
+
+    every2 = cadence_rows(fresh, points, cron, 2)
+
+    assert [r.as_of for r in every2] == points[1:]
+    assert [r.metric for r in every2] == pytest.approx([0.70, 0.60, 0.72, 0.62, 0.74])
+    assert [r.retrained for r in every2] == [True, False, True, False, True]
+    assert every2[0].policy == "cron 56d refit every 2w" and short(every2[0].policy) == "56d rf/2w"
+    # a cadence of one is the weekly cron itself: age 1 every window
+    weekly = cadence_rows(fresh, points, cron, 1)
+    assert [r.metric for r in weekly] == pytest.approx([0.70 + i / 100 for i in range(5)])
+
+
+def test_a_cadence_without_the_score_at_that_age_has_no_metric() -> None:
+    points = [date(2013, 3, 4) + timedelta(days=7 * i) for i in range(4)]
+    fresh = _fresh("cron 56d refit", {p: [0.7] for p in points})  # scored at age 1 only
+
+    rows = cadence_rows(fresh, points, "cron 56d refit", 4)
+
+    assert [r.metric for r in rows] == [0.7, None, None]
+
+
+def test_the_upper_bound_takes_the_best_cron_of_each_window() -> None:
+    rows = [
+        PolicyWindow("cron 56d refit", D1, 0.70, True, True, 1.0),
+        PolicyWindow("cron 365d-h56 refit", D1, 0.72, True, True, 1.0),
+        PolicyWindow("cron 56d refit", D2, 0.69, True, True, 1.0),
+        PolicyWindow("cron 365d-h56 refit", D2, None, True, True, 1.0),
+        PolicyWindow(LOOP, D2, 0.99, True, True, 1.0),  # not a cron: never the bound
+    ]
+
+    best = upper_bound(rows, ["cron 56d refit", "cron 365d-h56 refit"])
+
+    assert [(r.as_of, r.metric, r.note) for r in best] == [
+        (D1, 0.72, "365d-h56 rf"),
+        (D2, 0.69, "56d rf"),
+    ]
+
+
+def test_the_cost_table_charges_each_retrain_alpha() -> None:
+    table = [
+        {"policy": LOOP, "windows": 10, "mean_metric": 0.705, "retrains": 10},
+        {"policy": "cron 56d refit every 4w", "windows": 10, "mean_metric": 0.700, "retrains": 3},
+        {"policy": "never retrain", "windows": 10, "mean_metric": 0.650, "retrains": 0},
+        {"policy": "nothing scored", "windows": 0, "mean_metric": None, "retrains": 0},
+    ]
+
+    rows = costs(table, alphas=(0.0, 0.01))
+
+    assert [r["policy"] for r in rows] == [LOOP, "cron 56d refit every 4w", "never retrain"]
+    assert [r["alpha_0"] for r in rows] == [0.705, 0.700, 0.650]
+    assert [r["alpha_0.01"] for r in rows] == [0.695, 0.697, 0.650]
+    text = format_costs(rows, "roc_auc")
+    assert "| loop | 1.000 | 0.7050* | 0.6950 |" in text
+    assert "| cron 56d refit every 4w | 0.300 | 0.7000 | 0.6970* |" in text

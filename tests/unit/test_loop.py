@@ -10,7 +10,7 @@ import pytest
 
 from retrain.config import parse_config
 from retrain.data import LoadedWindow, Window
-from retrain.loop import ChampionState, RunInfo, policy_inputs
+from retrain.loop import ChampionState, RunInfo, history_window, policy_inputs
 from retrain.registry import Champion
 from retrain.reporting import challenger_scores, drift_history, last_promotion
 from retrain.validation import ValidationReport
@@ -142,3 +142,26 @@ def test_policy_inputs_falls_back_to_the_champion_training_date() -> None:
     )  # fmt: skip
     assert inputs.last_promotion == AS_OF - timedelta(days=12)
     assert inputs.reference_metric is None
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "days"),
+    [
+        ({}, 35),  # 4 reference windows of 7 days, one more
+        ({"drift": {"persistence_k": 2, "persistence_n": 60}}, 420),  # 59 earlier windows + 1
+        ({"reference_windows": 52}, 371),
+        ({"cooldown_days": 90}, 97),
+        ({"max_model_age_days": 200}, 207),
+    ],
+)
+def test_the_history_a_run_reads_reaches_the_policys_longest_look_back(
+    thresholds: dict[str, Any], days: int
+) -> None:
+    raw = config_dict("m", "bucket-x", "p")
+    raw["windows"] = {**raw.get("windows", {}), "monitoring_days": 7}
+    raw["thresholds"] = {**raw.get("thresholds", {}), **thresholds}
+    config = parse_config(raw)
+
+    window = history_window(config, AS_OF)
+
+    assert window == Window(AS_OF - timedelta(days=days), AS_OF)

@@ -4,6 +4,7 @@ description, and the one-move tags of earlier code still read."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from retrain import registry_page as page
 from retrain.loop import run_tags, version_tags
@@ -111,3 +112,11 @@ def test_version_tags_are_the_few_a_reviewer_scans() -> None:
     details = run_tags(record)
     assert details["train_rows"] == 50000 and details["champion_version"] == "1"
     assert details["candidates"] == {"56d": 0.7} and not set(details) & set(tags)
+
+
+def test_the_run_window_of_a_move_is_kept_through_packing() -> None:
+    moved = page.entry("2", "1", "2026-12-01T00:00:00+00:00", "drift", "retrain-loop", 1,
+                       date(2013, 7, 1))  # fmt: skip
+    old_style = {"champion_history.00001": json.dumps({**_move(0), "seq": None})}
+    moves = page.moves_from_tags({**old_style, **page.pack([moved])})
+    assert [m.get("as_of") for m in moves] == [None, "2013-07-01"]
