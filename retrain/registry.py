@@ -107,7 +107,7 @@ def ensure_registered_model(client: MlflowClient, name: str, description: str) -
                 raise
         return
     if registry_page.base_description(current.description) != description:
-        moves = registry_page.moves_from_tags(dict(current.tags))
+        moves = _read_moves(client, dict(current.tags))
         text = registry_page.with_history(description, moves)
         client.update_registered_model(name, description=text)
 
@@ -227,23 +227,47 @@ def record_alias_move(
     when: str,
     as_of: date | None = None,
 ) -> None:
-    """Append one alias move to the registered model's history (packed tags, registry_page.py)
-    and show the newest moves in its description. `as_of`: the window end of the loop's run
-    that moved it (retrain/timeline.py). Old one-move tags are packed on the way and deleted
-    after the packed tags hold them (a crash in between reads each move once)."""
+    """Append one alias move to the registered model's history (one JSON artifact, pointed to
+    by the tag `champion_history`: registry_page.py) and show the newest moves in its
+    description. `as_of`: the window end of the loop's run that moved it (retrain/timeline.py).
+    Old one-move tags are folded in and deleted once the artifact holds them."""
     model = client.get_registered_model(name)
     tags = dict(model.tags)
-    moves = registry_page.moves_from_tags(tags)
+    moves = _read_moves(client, tags)
     moves.append(registry_page.entry(version, previous, when, reason, actor, len(moves) + 1, as_of))
-    packed = registry_page.pack(moves)
-    for key, value in packed.items():
-        if tags.get(key) != value:
-            client.set_registered_model_tag(name, key, value)
+    run_id = registry_page.pointed_run(tags.get(HISTORY_TAG)) or _history_run(client, name)
+    client.log_text(run_id, json.dumps(moves, indent=1), registry_page.HISTORY_FILE)
+    if tags.get(HISTORY_TAG) != registry_page.pointer(run_id):
+        client.set_registered_model_tag(name, HISTORY_TAG, registry_page.pointer(run_id))
     for key in tags:
-        if registry_page.is_history_tag(key) and key not in packed:
+        if registry_page.is_old_history_tag(key):
             client.delete_registered_model_tag(name, key)
     base = registry_page.base_description(model.description)
     client.update_registered_model(name, description=registry_page.with_history(base, moves))
+
+
+def _history_run(client: MlflowClient, name: str) -> str:
+    """A new run to hold a model's alias history, in the experiment `retrain-loop/<name>/registry`
+    (apart from the loop's runs); finished at once: only its artifact changes afterwards."""
+    experiment_name = f"retrain-loop/{name}/registry"
+    experiment = client.get_experiment_by_name(experiment_name)
+    experiment_id = (
+        experiment.experiment_id if experiment else client.create_experiment(experiment_name)
+    )
+    run = client.create_run(experiment_id, run_name="champion-history", tags={"model": name})
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
+def _read_moves(client: MlflowClient, tags: dict[str, str]) -> list[dict[str, Any]]:
+    """The alias moves of a registered model's tags: the history artifact and old one-move tags."""
+    stored: list[dict[str, Any]] = []
+    run_id = registry_page.pointed_run(tags.get(HISTORY_TAG))
+    if run_id:
+        with tempfile.TemporaryDirectory() as tmp:
+            local = client.download_artifacts(run_id, registry_page.HISTORY_FILE, tmp)
+            stored = json.loads(Path(local).read_text())
+    return registry_page.merged(registry_page.moves_from_tags(tags), stored)
 
 
 def repair_history(client: MlflowClient, champion: Champion) -> bool:
@@ -262,7 +286,7 @@ def repair_history(client: MlflowClient, champion: Champion) -> bool:
 
 def champion_history(client: MlflowClient, name: str) -> list[dict[str, str]]:
     """Every move of the champion alias, oldest first: version, previous, at, reason, by."""
-    moves = registry_page.moves_from_tags(dict(client.get_registered_model(name).tags))
+    moves = _read_moves(client, dict(client.get_registered_model(name).tags))
     return [{k: v for k, v in move.items() if k != "seq"} for move in moves]
 
 

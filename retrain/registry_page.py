@@ -1,11 +1,14 @@
 """How the registered-model page stays readable: the champion alias history as a short table in
-the model's description, and the whole history, machine-readable, in a few packed tags.
+the model's description, and the whole history, machine-readable, in one JSON artifact that one
+tag points to.
 
 Earlier code kept one registered-model tag per alias move (`champion_history.00001`, a JSON
-object each): ~40 tags after the demo, pushing the versions below the fold. Now the moves are
-packed into JSON lists (`champion_history.part001`, as many moves as fit in MLflow's 5,000
-characters of a registered-model tag: about 40), and the older one-move tags are still read (and
-packed on the next move). Pure functions: registry.py does the reading and writing.
+object each): ~40 tags after the demo, pushing the versions below the fold. A registered
+model's tag holds at most 5,000 characters in MLflow 3.17.2, and the UI shows a long value as
+a tall cell, so the moves now live in `champion_history.json` of a run of the experiment
+`retrain-loop/<model>/registry`, and the tag `champion_history` holds `runs:/<run id>/...`.
+The older one-move tags are still read (and folded into the artifact on the next move). Pure
+functions: registry.py does the reading and writing.
 """
 
 from __future__ import annotations
@@ -17,8 +20,7 @@ from typing import Any
 from retrain.reporting import md
 
 HISTORY_TAG = "champion_history"
-PART_PREFIX = f"{HISTORY_TAG}.part"
-TAG_LIMIT = 5000  # SqlRegisteredModelTag.value is String(5000) in MLflow 3.17.2
+HISTORY_FILE = "champion_history.json"
 DESCRIPTION_LIMIT = 5000  # SqlRegisteredModel.description is String(5000)
 REASON_LIMIT = 300
 HISTORY_HEADING = "\n\n#### Champion alias history"
@@ -27,9 +29,22 @@ FIELDS = ("version", "previous", "at", "reason", "by")
 KEY_FIELDS = (*FIELDS, "as_of")  # what makes two stored moves the same move
 
 
-def is_history_tag(key: str) -> bool:
-    """A tag holding alias moves: the packed parts, or an old one-move tag."""
+def is_old_history_tag(key: str) -> bool:
+    """A one-move tag of earlier code (`champion_history.00001`)."""
     return key.startswith(f"{HISTORY_TAG}.")
+
+
+def pointer(run_id: str) -> str:
+    """The `champion_history` tag's value: where the history artifact is."""
+    return f"runs:/{run_id}/{HISTORY_FILE}"
+
+
+def pointed_run(value: str | None) -> str | None:
+    """The run id in a `champion_history` tag's value, or None."""
+    prefix, suffix = "runs:/", f"/{HISTORY_FILE}"
+    if not value or not value.startswith(prefix) or not value.endswith(suffix):
+        return None
+    return value[len(prefix) : -len(suffix)] or None
 
 
 def entry(
@@ -58,22 +73,25 @@ def entry(
 
 
 def moves_from_tags(tags: dict[str, str]) -> list[dict[str, Any]]:
-    """Every alias move held in a registered model's tags, oldest first, each once.
-
-    Old one-move tags (`champion_history.00001`, a JSON object) and packed parts (a JSON list)
-    are both read; a move found in both (a crash while packing) counts once."""
-    found: list[dict[str, Any]] = []
-    for key in sorted(k for k in tags if is_history_tag(k)):
+    """The alias moves held in earlier code's one-move tags (a JSON object each), oldest first."""
+    found = []
+    for key in sorted(k for k in tags if is_old_history_tag(k)):
         value = json.loads(tags[key])
-        items = value if isinstance(value, list) else [value]
-        for i, item in enumerate(items):
-            seq = item.get("seq")
-            if seq is None and not key.startswith(PART_PREFIX):  # an old tag: its number
-                seq = int(key.rsplit(".", 1)[-1])
-            found.append({**item, "seq": seq if seq is not None else i + 1})
+        if isinstance(value, list):  # a packed list of moves (this branch's first cut)
+            found += value
+            continue
+        number = key.rsplit(".", 1)[-1]
+        found.append({**value, "seq": value.get("seq") or (int(number) if number.isdigit() else 0)})
+    return merged(found)
+
+
+def merged(*lists: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Alias moves from several places, oldest first, each once: a move found in both the old
+    tags and the artifact (a crash before the old tags were deleted) counts once."""
     unique: dict[tuple[str, ...], dict[str, Any]] = {}
-    for move in found:
-        unique.setdefault(tuple(str(move.get(f, "")) for f in KEY_FIELDS), move)
+    for i, move in enumerate(m for moves in lists for m in moves):
+        key = tuple(str(move.get(f, "")) for f in KEY_FIELDS)
+        unique.setdefault(key, {**move, "seq": move.get("seq") or i + 1})
     ordered = sorted(unique.values(), key=lambda m: (m["at"], m["seq"]))
     return [_normal(m) for m in ordered]
 
@@ -84,20 +102,6 @@ def _normal(move: dict[str, Any]) -> dict[str, Any]:
     if move.get("as_of"):
         out["as_of"] = str(move["as_of"])
     return out | {"seq": move["seq"]}
-
-
-def pack(moves: list[dict[str, Any]], limit: int = TAG_LIMIT) -> dict[str, str]:
-    """The moves as packed tags `champion_history.part001`...: JSON lists, each within `limit`."""
-    parts: list[list[dict[str, Any]]] = [[]]
-    for move in moves:
-        if parts[-1] and len(_dump([*parts[-1], move])) > limit:
-            parts.append([])
-        parts[-1].append(move)
-    return {f"{PART_PREFIX}{i + 1:03d}": _dump(p) for i, p in enumerate(parts) if p}
-
-
-def _dump(moves: list[dict[str, Any]]) -> str:
-    return json.dumps(moves, sort_keys=True, separators=(",", ":"))
 
 
 def base_description(text: str | None) -> str:
@@ -133,7 +137,7 @@ def history_table(moves: list[dict[str, Any]], rows: int = TABLE_ROWS) -> str:
         )
     earlier = len(periods) - min(rows, len(periods))
     more = f"{earlier} earlier moves not shown; " if earlier else ""
-    lines += ["", f"{more}all {len(periods)}: `retrain history <model>` (tags `{PART_PREFIX}*`)."]
+    lines += ["", f"{more}all {len(periods)}: `retrain history <model>` (tag `{HISTORY_TAG}`)."]
     return "\n".join(lines)
 
 

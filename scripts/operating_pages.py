@@ -32,6 +32,7 @@ def browser_check() -> Any:
     )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules["browser_check"] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 

@@ -1,11 +1,13 @@
 """The champion alias history on the real MLflow server: a model whose history earlier code
-wrote as one tag per move still reads, rolls back, and is packed on its next move."""
+wrote as one tag per move still reads, rolls back, and moves into the history artifact."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,7 +41,9 @@ def old_style(mlflow: Any) -> Iterator[str]:
     mlflow.delete_registered_model(name)
 
 
-def test_old_tags_read_then_packed_by_a_rollback(mlflow: Any, old_style: str) -> None:
+def test_old_tags_read_then_moved_to_the_artifact_by_a_rollback(
+    mlflow: Any, old_style: str, tmp_path: Path
+) -> None:
     name = old_style
     assert [(m["version"], m["previous"]) for m in registry.champion_history(mlflow, name)] == [
         ("1", ""),
@@ -56,11 +60,20 @@ def test_old_tags_read_then_packed_by_a_rollback(mlflow: Any, old_style: str) ->
         ("2", "1", "retrain-loop"),
         ("1", "2", "alice"),
     ]
-    assert list(model.tags) == ["champion_history.part001"]  # the old one-move tags are gone
+    assert list(model.tags) == ["champion_history"]  # the old one-move tags are gone
+    run_id = registry_page.pointed_run(model.tags["champion_history"])
+    assert run_id is not None
+    local = mlflow.download_artifacts(run_id, "champion_history.json", str(tmp_path))
+    stored = json.loads(Path(local).read_text())
+    assert [m["version"] for m in stored] == ["1", "2", "1"]
+    registry.promote(mlflow, name, "2", "1", "again", as_of=date(2013, 7, 1))
+    assert [m["version"] for m in registry.champion_history(mlflow, name)] == ["1", "2", "1", "2"]
+    assert registry.champion_history(mlflow, name)[-1]["as_of"] == "2013-07-01"
+    after = mlflow.get_registered_model(name).tags
+    assert after == model.tags  # one tag, the same pointer
     assert model.description.startswith("Predicts `late`.")
     table = model.description.split(registry_page.HISTORY_HEADING, 1)[1]
     assert "| v1 |" in table and "rollback: complaints" in table and "| now |" in table
-    assert registry.get_champion(mlflow, name).version == "1"  # type: ignore[union-attr]
 
 
 def test_the_description_keeps_its_table_when_the_config_text_changes(

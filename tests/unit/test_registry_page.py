@@ -41,23 +41,25 @@ def test_old_one_move_tags_are_read_in_order() -> None:
     assert [(m["version"], m["previous"], m["seq"]) for m in moves] == [("1", "", 1), ("2", "1", 2)]
 
 
-def test_packed_and_old_tags_together_count_each_move_once() -> None:
+def test_old_tags_and_the_artifact_together_count_each_move_once() -> None:
     moves = [_move(i) for i in range(3)]
     old = {f"champion_history.{i + 1:05d}": json.dumps(m) for i, m in enumerate(moves[:2])}
-    tags = {**old, **page.pack(moves)}  # a crash after packing, before the old tags went
-    assert page.moves_from_tags(tags) == moves
+    # a crash after the artifact was written, before the old tags were deleted
+    assert page.merged(page.moves_from_tags(old), moves) == moves
+    assert page.merged(moves[2:], moves[:2]) == moves  # oldest first whatever the order
 
 
-def test_pack_keeps_each_tag_within_the_limit_and_round_trips() -> None:
-    moves = [_move(i, reason="rollback: " + "x" * 400) for i in range(60)]
-    packed = page.pack(moves)
-    assert 1 < len(packed) < 30
-    assert all(len(v) <= page.TAG_LIMIT for v in packed.values())
-    assert sorted(packed) == list(packed) and all(
-        k.startswith("champion_history.part") for k in packed
-    )
-    assert page.moves_from_tags(packed) == moves
-    assert all(len(m["reason"]) <= page.REASON_LIMIT for m in moves)
+def test_the_tag_points_at_the_artifact() -> None:
+    assert page.pointer("abc123") == "runs:/abc123/champion_history.json"
+    assert page.pointed_run(page.pointer("abc123")) == "abc123"
+    assert page.pointed_run(None) is None and page.pointed_run("[{...}]") is None
+    assert page.is_old_history_tag("champion_history.00001")
+    assert not page.is_old_history_tag("champion_history")
+
+
+def test_a_long_reason_is_cut() -> None:
+    move = _move(0, reason="rollback: " + "x" * 400)
+    assert len(move["reason"]) == page.REASON_LIMIT and move["reason"].endswith("...")
 
 
 def test_description_shows_the_newest_moves_first_and_keeps_its_base() -> None:
@@ -69,7 +71,7 @@ def test_description_shows_the_newest_moves_first_and_keeps_its_base() -> None:
     assert len(rows) == page.TABLE_ROWS
     assert rows[0].startswith("| v12 | 2026-12-01 00:11 | now | v11 |")
     assert rows[1].startswith("| v11 | 2026-12-01 00:10 | 2026-12-01 00:11 | v10 |")
-    assert "4 earlier moves not shown; all 12" in text
+    assert "4 earlier moves not shown; all 12" in text and "(tag `champion_history`)" in text
     assert page.base_description(text) == "Predicts `late`."
     assert page.with_history(page.base_description(text), moves) == text
 
@@ -114,9 +116,9 @@ def test_version_tags_are_the_few_a_reviewer_scans() -> None:
     assert details["candidates"] == {"56d": 0.7} and not set(details) & set(tags)
 
 
-def test_the_run_window_of_a_move_is_kept_through_packing() -> None:
+def test_the_run_window_of_a_move_is_kept() -> None:
     moved = page.entry("2", "1", "2026-12-01T00:00:00+00:00", "drift", "retrain-loop", 1,
                        date(2013, 7, 1))  # fmt: skip
     old_style = {"champion_history.00001": json.dumps({**_move(0), "seq": None})}
-    moves = page.moves_from_tags({**old_style, **page.pack([moved])})
+    moves = page.merged(page.moves_from_tags(old_style), [moved])
     assert [m.get("as_of") for m in moves] == [None, "2013-07-01"]
