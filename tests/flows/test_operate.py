@@ -16,6 +16,7 @@ import pytest
 from flows.monitor import monitor_and_retrain
 from flows.operate import champion_history, replay, rollback
 from retrain import data, registry
+from retrain.deployment_names import Purpose, deployment_path
 from retrain.registry import PromotionError
 from retrain.settings import Settings
 from tests.flows.conftest import MECHANICS, FlightsModel
@@ -101,14 +102,15 @@ def test_redeploy_keeps_one_schedule_per_deployment(stack: Settings) -> None:
     _deploy()
     assert _git_status() == before  # deploying never dirties the checkout
     assert (ROOT / "prefect.yaml").is_file()
-    assert len(asyncio.run(_schedules("monitor-and-retrain/flights_delay"))) == 1
-    assert asyncio.run(_schedules("monitor-and-retrain/flights_delay-retrain-now")) == []
-    assert asyncio.run(_schedules("replay/flights_delay")) == []
+    scheduled = deployment_path("flights_delay", Purpose.SCHEDULED)
+    assert len(asyncio.run(_schedules(scheduled))) == 1
+    assert asyncio.run(_schedules(deployment_path("flights_delay", Purpose.RETRAIN_NOW))) == []
+    assert asyncio.run(_schedules(deployment_path("flights_delay", Purpose.REPLAY))) == []
     # the server's scheduler (a 60 s loop) turns the weekly schedule into scheduled runs
     deadline, runs = time.monotonic() + 150, []
     while not runs and time.monotonic() < deadline:
         time.sleep(5)
-        runs = asyncio.run(_scheduled_runs("monitor-and-retrain/flights_delay"))
+        runs = asyncio.run(_scheduled_runs(scheduled))
     assert runs, "the Prefect scheduler created no scheduled run of the weekly deployment"
     assert all(r.expected_start_time.weekday() == 0 for r in runs)  # cron 0 6 * * 1: Mondays
     assert all(r.expected_start_time.hour == 6 for r in runs)
@@ -133,7 +135,7 @@ def test_new_model_deployed_and_run_on_the_worker(
         timeout=300,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    name = f"monitor-and-retrain/{model.name}"
+    name = deployment_path(model.name, Purpose.SCHEDULED)
 
     async def form() -> dict[str, Any]:
         async with get_client() as client:
@@ -165,7 +167,7 @@ def test_new_model_deployed_and_run_on_the_worker(
     assert markdown and "no\\_champion" in markdown[0].data and "MLflow run" in markdown[0].data
     champion = registry.get_champion(mlflow, model.name)
     assert champion is not None and champion.version == "1"
-    assert champion.tags["prefect_flow_run_id"] == str(flow_run.id)
+    assert mlflow.get_run(champion.run_id).data.tags["prefect_flow_run_id"] == str(flow_run.id)
 
 
 @pytest.fixture(scope="module")

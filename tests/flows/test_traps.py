@@ -19,6 +19,7 @@ from flows.monitor import monitor_and_retrain
 from flows.operate import replay
 from retrain import registry
 from retrain.data import write_partition
+from retrain.deployment_names import Purpose, deployment_name, deployment_path
 from retrain.settings import Settings
 from retrain.timeline import LaterChampionError
 from tests.helpers import (
@@ -99,15 +100,16 @@ def test_deploy_names_each_bad_file_once_and_deploys_the_good_model(
     assert "2 model config file(s) cannot be used" in out.stderr
     assert "typo.yaml: thresholdz: Extra inputs are not permitted" in out.stderr
     assert "bad_metric.yaml:" in out.stderr and "metric 'roc'" in out.stderr
-    assert f"deployed monitor-and-retrain/{name}" in out.stdout
+    assert f"deployed {deployment_path(name, Purpose.SCHEDULED)}" in out.stdout
 
     from prefect import get_client
 
     async def deployed() -> str:
         async with get_client() as client:
-            return (await client.read_deployment_by_name(f"monitor-and-retrain/{name}")).name
+            path = deployment_path(name, Purpose.SCHEDULED)
+            return (await client.read_deployment_by_name(path)).name
 
-    assert asyncio.run(deployed()) == name
+    assert asyncio.run(deployed()) == deployment_name(name, Purpose.SCHEDULED)
 
 
 @pytest.fixture(scope="module")

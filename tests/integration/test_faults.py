@@ -224,12 +224,12 @@ def test_transient_fault_is_retried_to_the_same_outcome(
 def assert_registry_consistent(mlflow: Any, name: str, champion: str | None) -> None:
     """One version per window, the alias where expected, and the champion fully tagged."""
     versions = mlflow.search_model_versions(f"name='{name}'")
-    assert len(versions) <= 1, [(v.version, v.tags.get("prefect_flow_run_id")) for v in versions]
+    assert len(versions) <= 1, [(v.version, v.run_id) for v in versions]
     current = registry.get_champion(mlflow, name)
     assert (current.version if current else None) == champion
     if current is not None:
         tags = current.tags
-        for key in ("as_of", "config_hash", "challenger_metric", "gate", "previous_champion"):
+        for key in ("as_of", "config_hash", "holdout_score", "gate", "previous_champion"):
             assert key in tags, (key, tags)
         assert registry.champion_history(mlflow, name)[-1]["version"] == champion
 
