@@ -27,6 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from retrain.automations import AUTOMATIONS_FILE, apply_automations, load_automations  # noqa: E402
 from retrain.config import ModelConfig, load_config  # noqa: E402
 from retrain.config_folder import ConfigScan, scan_configs  # noqa: E402
 from retrain.settings import get_settings  # noqa: E402
@@ -52,6 +53,17 @@ FLEET = {
     "schedules": [],
     "work_pool": _pool(),
     "tags": ["fleet"],
+}
+
+
+APPROVAL_EXPIRY = {
+    "name": "hourly",
+    "description": "Close every approval request nobody answered in time as expired.",
+    "entrypoint": "flows/approval.py:expire_approvals",
+    "parameters": {},
+    "schedules": [{"cron": "0 * * * *", "timezone": "UTC", "active": True}],
+    "work_pool": _pool(),
+    "tags": ["approval"],
 }
 
 
@@ -112,6 +124,16 @@ def model_deployments(config: ModelConfig) -> list[dict[str, Any]]:
         },
         {
             "name": name,
+            "description": f"Approve or reject {name}'s challenger that waits in mode: approval "
+            "(the request is the model's approval artifact; docs/approval.md).",
+            "entrypoint": "flows/approval.py:approve",
+            "parameters": {"model": name},
+            "schedules": [],
+            "work_pool": _pool(),
+            "tags": [*tags, "manual", "approval"],
+        },
+        {
+            "name": name,
             "description": f"Who was {name}'s champion from when to when.",
             "entrypoint": "flows/operate.py:champion_history",
             "parameters": {"model": name},
@@ -128,7 +150,7 @@ def render(configs: list[ModelConfig], fleet: bool = True) -> str:
     for config in sorted(configs, key=lambda c: c.name):
         deployments += model_deployments(config)
     if fleet:
-        deployments.append(FLEET)
+        deployments += [FLEET, APPROVAL_EXPIRY]
     body = {
         "name": "retrain-loop",
         "prefect-version": "3.8.8",
@@ -214,6 +236,12 @@ def main() -> int:
         help="deploy the models of another config folder; their runs get RETRAIN_CONFIG_DIR set "
         "to that folder",
     )
+    parser.add_argument(
+        "--automations",
+        type=Path,
+        default=ROOT / AUTOMATIONS_FILE,
+        help="the automations file to apply (default: %(default)s)",
+    )
     args = parser.parse_args()
     if args.config_dir:
         folder = args.config_dir.resolve()
@@ -225,7 +253,7 @@ def main() -> int:
         status = deploy(
             spec, [c.name for c in configs], {"env": {"RETRAIN_CONFIG_DIR": str(folder)}}
         )
-        return _report(scan) or status
+        return _report(scan) or status or deploy_automations(args.automations, configs)
     config_dir = ROOT / get_settings().config_dir
     if args.check:
         configs, scan = load_configs(config_dir)
@@ -238,7 +266,20 @@ def main() -> int:
         configs, scan = load_configs(config_dir)
         print(render(configs), end="")
         return _report(scan)
-    return write_and_deploy(config_dir)
+    return write_and_deploy(config_dir) or deploy_automations(
+        args.automations, load_configs(config_dir)[0]
+    )
+
+
+def deploy_automations(path: Path, configs: list[ModelConfig]) -> int:
+    """Apply the automations file to the Prefect server (by name: twice leaves one of each)."""
+    from prefect import get_client
+
+    spec = load_automations(path)
+    with get_client(sync_client=True) as client:
+        for line in apply_automations(client, spec, configs):
+            print(line)
+    return 0
 
 
 def _report(scan: ConfigScan) -> int:
