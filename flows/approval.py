@@ -49,9 +49,10 @@ def approve(
                 record = close_request(settings, exc.request, exc.closed)
                 emit_events(events.answer_events(record, exc.closed))
             raise
-    closed = {**closed, "champion_version": request.champion_version or ""}
     record = close_request(settings, request, closed)
-    emit_events(events.answer_events(record, closed))
+    emit_events(
+        events.answer_events(record, {**closed, "champion_version": request.champion_version})
+    )
     get_run_logger().info(
         "%s v%s of %s (by %s: %s)", closed["state"], request.version, model, who, comment or "-"
     )
