@@ -76,7 +76,7 @@ def notify_slugs(spec: AutomationsFile, configs: list[ModelConfig]) -> list[str]
     """The notification blocks to use: the file's, then each config's Slack block, once each."""
     slugs = [*spec.notify_blocks]
     slugs += [
-        f"slack-webhook/{c.alerts.slack_webhook_block}"
+        f"slack-incoming-webhook/{c.alerts.slack_webhook_block}"
         for c in configs
         if c.alerts.slack_webhook_block
     ]
