@@ -165,6 +165,26 @@ def test_approval_mode_registers_the_challenger_and_leaves_the_alias(
     assert asked and record["approval"]["form_url"] in asked[0]["text"]
 
 
+def test_the_prefect_ui_shows_the_pending_request_and_its_form(story: Story) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "scripts/browser_check.py",
+            "--model",
+            story.model.name,
+            "--approval",
+            "--out",
+            str(ROOT / "out" / "screenshots"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (ROOT / "out" / "screenshots" / "prefect_approval_form.png").stat().st_size > 10_000
+
+
 def test_approval_through_the_deployment_form_moves_the_champion(
     story: Story, mlflow: Any, stack: Settings, s3: Any
 ) -> None:
