@@ -194,7 +194,8 @@ def request_markdown(
     served = training.get("served_fit") or {}
     metric = record.get("metric")
     version, champion = approval.get("version"), approval.get("champion_version")
-    form = approval.get("form_url") or "(not deployed: run `make deploy`)"
+    url = approval.get("form_url")
+    form = f"[approve/{md(record.get('model'))}]({url})" if url else "(not deployed: make deploy)"
     lines = [
         f"# {md(record.get('model'))}: challenger v{md(version)} waits for approval",
         "",

@@ -70,7 +70,7 @@ def request_approval(
         "champion_version": champion,
         "expires_at": expires_at,
         "form_url": form_url(settings, config.name),
-        "request_url": f"{prefect_ui(settings)}/artifacts/key/{artifact}",
+        "request_url": None,
         "version_url": f"{mlflow_ui}/#/models/{config.name}/versions/{version}",
         "superseded": [old.version for old, _ in superseded],
     }
@@ -78,11 +78,12 @@ def request_approval(
         f"MLflow model version v{version}": state["version_url"],
         **request_links(settings, run, links),
     }
-    create_markdown_artifact(
+    artifact_id = create_markdown_artifact(
         key=artifact,
         markdown=approval.request_markdown(record, state, evidence),
         description=f"{config.name}: challenger v{version} waits for approval",
     )
+    state["request_url"] = f"{prefect_ui(settings)}/artifacts/artifact/{artifact_id}"
     get_run_logger().info(
         "challenger v%s of %s waits for approval until %s", version, config.name, expires_at
     )
