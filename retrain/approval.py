@@ -236,5 +236,25 @@ def request_markdown(
     return "\n".join(lines) + "\n"
 
 
+def request_summary(record: dict[str, Any], approval: dict[str, Any]) -> str:
+    """The request in a few lines (the artifact's description, shown on its page in the UI)."""
+    gate = record.get("gate") or {}
+    drift = record.get("drift") or {}
+    served = (record.get("training") or {}).get("served_fit") or {}
+    gains = sorted((gate.get("segment_gains") or {}).items())
+    segments = ", ".join(f"{k} {v:+.3f}" for k, v in gains)
+    return (
+        f"{md(record.get('model'))}: challenger v{md(approval.get('version'))} waits for approval "
+        f"until {md(approval.get('expires_at'))}. {md(record.get('metric'))} on the gate's "
+        f"holdout: challenger {_num(gate.get('challenger_score'))} vs champion "
+        f"v{md(approval.get('champion_version') or '-')} {_num(gate.get('champion_score'))}, "
+        f"gate interval {_num(gate.get('ci_low'))} .. {_num(gate.get('ci_high'))} "
+        f"({md(', '.join(gate.get('reasons', [])))}); segments "
+        f"{md(segments) or '-'}; "
+        f"drift share {_num(drift.get('drift_share'))}; trained on {md(served.get('start'))} .. "
+        f"{md(served.get('end'))}. Answer it: {approval.get('form_url') or 'make deploy first'}"
+    )
+
+
 def _num(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else md("-" if value is None else value)

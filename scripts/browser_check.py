@@ -179,11 +179,10 @@ def approval_pages(model: str, prefect_ui: str) -> list[Page]:
 
     api = f"{prefect_ui}/api"
     deployment = _request(f"{api}/deployments/name/approve/{urllib.parse.quote(model)}")
-    request = _request(f"{api}/artifacts/{artifact_key(model, 'approval')}/latest")
     return [
         Page(
             "prefect_approval_request",
-            f"{prefect_ui}/artifacts/artifact/{request['id']}",
+            f"{prefect_ui}/artifacts/key/{artifact_key(model, 'approval')}",
             ("waits for approval", "gate interval", "Answer it"),
         ),
         Page(

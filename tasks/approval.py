@@ -78,12 +78,14 @@ def request_approval(
         f"MLflow model version v{version}": state["version_url"],
         **request_links(settings, run, links),
     }
-    artifact_id = create_markdown_artifact(
+    create_markdown_artifact(
         key=artifact,
         markdown=approval.request_markdown(record, state, evidence),
-        description=f"{config.name}: challenger v{version} waits for approval",
+        description=approval.request_summary(record, state),
     )
-    state["request_url"] = f"{prefect_ui(settings)}/artifacts/artifact/{artifact_id}"
+    # the key's page shows the description; the artifact's own page stays blank in 3.8.8's UI
+    # under headless Chromium, so the link is the key's (the full table is one click away)
+    state["request_url"] = f"{prefect_ui(settings)}/artifacts/key/{artifact}"
     get_run_logger().info(
         "challenger v%s of %s waits for approval until %s", version, config.name, expires_at
     )
