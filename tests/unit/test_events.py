@@ -117,3 +117,21 @@ def test_the_documented_table_names_every_event_and_its_fields() -> None:
         if name in samples:
             documented = re.findall(r"`([a-z_]+)`", fields)
             assert set(documented) <= set(samples[name].payload), name
+
+
+def test_the_approval_request_shows_what_a_person_decides_on() -> None:
+    from retrain.approval import request_markdown, request_summary
+
+    record = _record(
+        gate={**GATE, "ci_high": 0.09, "gain": 0.05, "segment_gains": {"JFK": -0.01}},
+        drift={"drift_share": 0.4, "drifted_columns": ["temp"]},
+        training={"winner": "56d", "served_fit": {"start": "2013-05-01", "end": "2013-07-01"}},
+        decision={"action": "retrain", "reasons": ["drift"]},
+    )
+    state = {"version": "4", "champion_version": "3", "expires_at": "T", "form_url": "http://f"}
+    text = request_markdown(record, state, {"Evidently drift report (HTML)": "http://e"})
+    for shown in ("0.7500", "0.7000", "0.0100 .. 0.0900", "JFK", "temp", "2013-05-01", "http://f"):
+        assert shown in text, shown
+    assert "[Evidently drift report (HTML)](http://e)" in text
+    summary = request_summary(record, state)
+    assert "gate interval 0.0100 .. 0.0900" in summary and "Answer it: http://f" in summary
