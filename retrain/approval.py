@@ -243,11 +243,16 @@ def request_summary(record: dict[str, Any], approval: dict[str, Any]) -> str:
     served = (record.get("training") or {}).get("served_fit") or {}
     gains = sorted((gate.get("segment_gains") or {}).items())
     segments = ", ".join(f"{k} {v:+.3f}" for k, v in gains)
+    champion = approval.get("champion_version")
+    against = (
+        f"champion v{md(champion)} {_num(gate.get('champion_score'))}"
+        if champion
+        else "no champion yet"
+    )
     return (
         f"{md(record.get('model'))}: challenger v{md(approval.get('version'))} waits for approval "
         f"until {md(approval.get('expires_at'))}. {md(record.get('metric'))} on the gate's "
-        f"holdout: challenger {_num(gate.get('challenger_score'))} vs champion "
-        f"v{md(approval.get('champion_version') or '-')} {_num(gate.get('champion_score'))}, "
+        f"holdout: challenger {_num(gate.get('challenger_score'))} vs {against}, "
         f"gate interval {_num(gate.get('ci_low'))} .. {_num(gate.get('ci_high'))} "
         f"({md(', '.join(gate.get('reasons', [])))}); segments "
         f"{md(segments) or '-'}; "
