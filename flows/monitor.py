@@ -13,6 +13,7 @@ from retrain.attention import (
 )
 from retrain.config import Mode, ModelConfig, load_model_config
 from retrain.estimate import earlier_estimate, estimate_days, history_metrics, with_estimate
+from retrain.events import record_events, retrain_started, run_failed
 from retrain.loop import (
     ChampionState,
     InvalidDataError,
@@ -31,9 +32,11 @@ from retrain.loop import (
 )
 from retrain.settings import Settings, get_settings
 from tasks.alerts import send_alerts
+from tasks.approval import request_approval
 from tasks.data import check_buckets, load_history, load_window, prefix_seen, scan_window
 from tasks.drift import measure_drift
 from tasks.evaluation import check_estimate, estimate_performance, evaluate_champion
+from tasks.events import emit_events
 from tasks.evidently_ui import add_window_snapshot
 from tasks.gate import gate_challenger
 from tasks.locks import model_lock
@@ -79,6 +82,7 @@ def monitor_and_retrain(
     config = load_model_config(settings.config_dir, model)
     as_of = as_of or datetime.now(UTC).date()
     mode = "shadow" if shadow or config.mode is Mode.shadow else "auto"
+    mode = "approval" if mode == "auto" and config.mode is Mode.approval else mode
     opened = False
     try:
         check_buckets(settings, config)
@@ -91,6 +95,7 @@ def monitor_and_retrain(
             record = unrecorded_failure(config, as_of, mode, f"{type(exc).__name__}: {exc}")
             notify(settings, record)
             send_alerts(config, record)
+            emit_events([run_failed(record)])
         raise
 
 
@@ -155,6 +160,7 @@ def _monitor(
         record["decision"] = decision.to_dict()
         del window, outputs  # a retrain reads its own (longer) window: free this one first
         if decision.retrain:
+            emit_events([retrain_started(record)])
             _retrain(settings, config, run, champion, ", ".join(decision.reasons), record)
         record["status"] = "completed"
         record["attention"] = attention_problem(record, config)
@@ -220,6 +226,12 @@ def _retrain(
     if promote:
         promote_challenger(settings, config, version, expected, why, as_of)
         record.update(promoted=True, promoted_version=version)
+    elif verdict.promote and run.mode == "approval":  # a person promotes (flows/approval.py)
+        record["approval"] = {
+            "state": "requested",
+            "version": version,
+            "champion_version": expected,
+        }
 
 
 def _check_earlier_estimate(
@@ -246,7 +258,10 @@ def _close(
     record: dict[str, Any],
     links: dict[str, str],
 ) -> dict[str, Any]:
+    if (record.get("approval") or {}).get("state") == "requested":
+        record["approval"] = request_approval(settings, config, run, record, links)
     record = record_decision(settings, run, record)
+    emit_events(record_events(record))
     push_window_metrics(settings, config, record)
     add_window_snapshot(settings, config, record)
     publish_summary(settings, run, record, links)

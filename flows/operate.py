@@ -8,11 +8,12 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.monitor import monitor_and_retrain
-from retrain import registry
+from retrain import events, registry
 from retrain.clients import mlflow_client
 from retrain.config import load_model_config
 from retrain.reporting import artifact_key, md
 from retrain.settings import get_settings
+from tasks.events import emit_events
 from tasks.locks import model_lock
 
 
@@ -103,6 +104,7 @@ def rollback(model: str, reason: str, requested_by: str | None = None) -> dict[s
     actor = requested_by or getpass.getuser()
     with model_lock(config.name):
         before, after = registry.rollback(mlflow_client(settings), config.name, reason, actor)
+    emit_events([events.rolled_back(config.name, before, after, reason, actor)])
     get_run_logger().info(
         "rolled %s back from v%s to v%s (%s, by %s)", model, before, after, reason, actor
     )

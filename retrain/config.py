@@ -54,6 +54,7 @@ class Task(StrEnum):
 class Mode(StrEnum):
     auto = "auto"  # promote winners by moving the champion alias
     shadow = "shadow"  # run every step, record, never move an alias
+    approval = "approval"  # register the gated challenger, a person promotes (docs/approval.md)
 
 
 class DataSource(_Strict):
@@ -457,6 +458,18 @@ class Alerts(_Strict):
         return self
 
 
+class Approval(_Strict):
+    """How long a challenger waits for a person in `mode: approval` (docs/approval.md)."""
+
+    expires_after_hours: float = Field(
+        default=72.0,
+        gt=0,
+        le=24 * 90,
+        description="A pending request not answered within this many hours is closed as "
+        "expired (rejected, recorded, notified); the champion stays.",
+    )
+
+
 class ModelConfig(_Strict):
     name: str = Field(description="Registered model name in MLflow.")
     description: str = Field(
@@ -480,11 +493,15 @@ class ModelConfig(_Strict):
     scale: Scale = Field(default_factory=Scale, description="How a big window is processed.")
     mode: Mode = Field(
         default=Mode.auto,
-        description="auto: the gate promotes; shadow: run every step, never move an alias.",
+        description="auto: the gate promotes; shadow: run every step, never move an alias; "
+        "approval: the gated challenger waits for a person (docs/approval.md).",
     )
     schedule: str | None = Field(default=None, description="Cron schedule of the loop.")
     alerts: Alerts = Field(
         default_factory=Alerts, description="Prefect blocks that receive the run's events."
+    )
+    approval: Approval = Field(
+        default_factory=Approval, description="How long a challenger waits in mode: approval."
     )
 
     @field_validator("name")
@@ -560,8 +577,10 @@ class ModelConfig(_Strict):
 
     def config_hash(self) -> str:
         """A short stable hash of the validated config, tagged on every model version; where
-        alerts go changes no decision, so it is left out."""
-        blob = json.dumps(self.model_dump(mode="json", exclude={"alerts"}), sort_keys=True).encode()
+        alerts go and how long an approval waits change no decision, so they are left out."""
+        blob = json.dumps(
+            self.model_dump(mode="json", exclude={"alerts", "approval"}), sort_keys=True
+        ).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -2,7 +2,7 @@
 command line, the demo and the tests, so nobody hard-codes a deployment's name.
 
 A name reads as `<model>: <what it does>` (Prefect 3.8.8 refuses only `/ % & > <` in a name), so
-the five deployments of a model stay distinct in the UI's deployment list, and
+the deployments of a model stay distinct in the UI's deployment list, and
 `prefect deployment run '<flow>/<model>: <what>'` still finds them.
 """
 
@@ -21,6 +21,7 @@ class Purpose(StrEnum):
     RETRAIN_NOW = "retrain now"
     REPLAY = "replay"
     ROLLBACK = "rollback"
+    APPROVE = "approve"
     HISTORY = "champion history"
 
 
@@ -57,6 +58,12 @@ SPECS: dict[Purpose, Spec] = {
         "flows/operate.py:rollback",
         "Move {model}'s champion alias back to the version it replaced, recording who, when and "
         "why; refuses when there is nothing to roll back to.",
+    ),
+    Purpose.APPROVE: Spec(
+        "approve",
+        "flows/approval.py:approve",
+        "Approve or reject {model}'s challenger that waits in mode: approval (the request is the "
+        "model's approval artifact; docs/approval.md).",
     ),
     Purpose.HISTORY: Spec(
         "champion-history",

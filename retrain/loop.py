@@ -296,6 +296,8 @@ def version_description(record: dict[str, Any]) -> str:
     promotion = (
         "promoted to champion"
         if gate.get("promote") and record["mode"] == "auto"
+        else "waits for a person's approval"
+        if gate.get("promote") and record["mode"] == "approval"
         else "not promoted (shadow mode)"
         if gate.get("promote")
         else "not promoted"

@@ -172,11 +172,37 @@ def pages(model: str, flow: str, prefect_ui: str, mlflow_ui: str) -> list[Page]:
     ]
 
 
+def approval_pages(model: str, prefect_ui: str) -> list[Page]:
+    """The pages a person opens to answer a pending approval request: the request (the model's
+    `approval` artifact: scores, gate interval, links) and the approve deployment's run form."""
+    from retrain.deployment_names import Purpose, deployment_name
+    from retrain.reporting import artifact_key
+
+    api = f"{prefect_ui}/api"
+    name = urllib.parse.quote(deployment_name(model, Purpose.APPROVE))
+    deployment = _request(f"{api}/deployments/name/approve/{name}")
+    return [
+        Page(
+            "prefect_approval_request",
+            f"{prefect_ui}/artifacts/key/{artifact_key(model, 'approval')}",
+            ("waits for approval", "gate interval", "Answer it"),
+        ),
+        Page(
+            "prefect_approval_form",
+            f"{prefect_ui}/deployments/deployment/{deployment['id']}/run",
+            ("decision", "who", "comment"),
+        ),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="registered model with a champion alias")
     parser.add_argument("--flow", default="monitor-and-retrain", help="flow whose runs to show")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "browser", help="screenshots")
+    parser.add_argument(
+        "--approval", action="store_true", help="only the pending approval request and its form"
+    )
     args = parser.parse_args(argv)
     settings = get_settings()
     prefect_ui = settings.prefect_api_url.rstrip("/").removesuffix("/api")
@@ -189,7 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     try:
-        for page in pages(args.model, args.flow, prefect_ui, mlflow_ui):
+        chosen = (
+            approval_pages(args.model, prefect_ui)
+            if args.approval
+            else pages(args.model, args.flow, prefect_ui, mlflow_ui)
+        )
+        for page in chosen:
             missing = check_page(browser, page, args.out)
             shot = args.out / f"{page.name}.png"
             if missing:

@@ -28,6 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from retrain.automations import AUTOMATIONS_FILE, apply_automations, load_automations  # noqa: E402
 from retrain.config import ModelConfig, load_config  # noqa: E402
 from retrain.config_folder import ConfigScan, scan_configs  # noqa: E402
 from retrain.deployment_names import SPECS, Purpose, deployment_name, description  # noqa: E402
@@ -45,15 +46,28 @@ def _pool() -> dict[str, Any]:
     return {"name": get_settings().work_pool, "work_queue_name": "default"}
 
 
-FLEET = {
-    "name": "all-models",
-    "description": "The loop for every configured model, with bounded parallelism.",
-    "entrypoint": "flows/fleet.py:fleet",
-    "parameters": {},
-    "schedules": [],
-    "work_pool": _pool(),
-    "tags": ["fleet"],
-}
+def shared_deployments() -> list[dict[str, Any]]:
+    """The deployments of no single model: the fleet, and the hourly expiry of approvals."""
+    return [
+        {
+            "name": "all-models",
+            "description": "The loop for every configured model, with bounded parallelism.",
+            "entrypoint": "flows/fleet.py:fleet",
+            "parameters": {},
+            "schedules": [],
+            "work_pool": _pool(),
+            "tags": ["fleet"],
+        },
+        {
+            "name": "hourly",
+            "description": "Close every approval request nobody answered in time as expired.",
+            "entrypoint": "flows/approval.py:expire_approvals",
+            "parameters": {},
+            "schedules": [{"cron": "0 * * * *", "timezone": "UTC", "active": True}],
+            "work_pool": _pool(),
+            "tags": ["approval"],
+        },
+    ]
 
 
 def with_model_choices(schema: dict[str, Any], names: list[str]) -> dict[str, Any]:
@@ -68,8 +82,15 @@ def with_model_choices(schema: dict[str, Any], names: list[str]) -> dict[str, An
     return schema
 
 
+TAGS: dict[Purpose, list[str]] = {
+    **{p: ["manual"] for p in Purpose},
+    Purpose.SCHEDULED: ["scheduled"],
+    Purpose.APPROVE: ["manual", "approval"],
+}
+
+
 def model_deployments(config: ModelConfig) -> list[dict[str, Any]]:
-    """The five deployments of one monitored model, named by retrain/deployment_names.py."""
+    """The deployments of one monitored model, named by retrain/deployment_names.py."""
     name, tags = config.name, [f"model:{config.name}"]
     schedules = (
         [{"cron": config.schedule, "timezone": "UTC", "active": True}] if config.schedule else []
@@ -86,7 +107,7 @@ def model_deployments(config: ModelConfig) -> list[dict[str, Any]]:
             "parameters": {"model": name, **parameters.get(purpose, {})},
             "schedules": schedules if purpose is Purpose.SCHEDULED else [],
             "work_pool": _pool(),
-            "tags": [*tags, "scheduled" if purpose is Purpose.SCHEDULED else "manual"],
+            "tags": [*tags, *TAGS[purpose]],
         }
         for purpose in Purpose
     ]
@@ -98,7 +119,7 @@ def render(configs: list[ModelConfig], fleet: bool = True) -> str:
     for config in sorted(configs, key=lambda c: c.name):
         deployments += model_deployments(config)
     if fleet:
-        deployments.append(FLEET)
+        deployments += shared_deployments()
     body = {
         "name": "retrain-loop",
         "prefect-version": "3.8.8",
@@ -202,6 +223,12 @@ def main() -> int:
         help="deploy the models of another config folder; their runs get RETRAIN_CONFIG_DIR set "
         "to that folder",
     )
+    parser.add_argument(
+        "--automations",
+        type=Path,
+        default=ROOT / AUTOMATIONS_FILE,
+        help="the automations file to apply (default: %(default)s)",
+    )
     args = parser.parse_args()
     if args.config_dir:
         folder = args.config_dir.resolve()
@@ -213,7 +240,7 @@ def main() -> int:
         status = deploy(
             spec, [c.name for c in configs], {"env": {"RETRAIN_CONFIG_DIR": str(folder)}}
         )
-        return _report(scan) or status
+        return _report(scan) or status or deploy_automations(args.automations, configs)
     config_dir = ROOT / get_settings().config_dir
     if args.check:
         configs, scan = load_configs(config_dir)
@@ -226,7 +253,20 @@ def main() -> int:
         configs, scan = load_configs(config_dir)
         print(render(configs), end="")
         return _report(scan)
-    return write_and_deploy(config_dir)
+    return write_and_deploy(config_dir) or deploy_automations(
+        args.automations, load_configs(config_dir)[0]
+    )
+
+
+def deploy_automations(path: Path, configs: list[ModelConfig]) -> int:
+    """Apply the automations file to the Prefect server (by name: twice leaves one of each)."""
+    from prefect import get_client
+
+    spec = load_automations(path)
+    with get_client(sync_client=True) as client:
+        for line in apply_automations(client, spec, configs):
+            print(line)
+    return 0
 
 
 def _report(scan: ConfigScan) -> int:
