@@ -278,6 +278,14 @@ def predict(
     return prediction_for_metric(model, features(frame, config), config.metric, classes)
 
 
+def drift_prediction(model: Any, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
+    """What prediction drift compares: `predict`, except the predicted class where the metric
+    scores a probability matrix (log_loss, roc_auc_ovr)."""
+    if config.metric in ("log_loss", "roc_auc_ovr"):
+        return np.asarray(model.predict(features(frame, config)))
+    return predict(model, frame, config)
+
+
 def metric_classes(config: ModelConfig, y: np.ndarray, *models: Any) -> np.ndarray | None:
     """The classes probability metrics (log_loss, roc_auc_ovr) score on: the labels `y`, the
     declared classes and every model's classes, so models that know different classes are
