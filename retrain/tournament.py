@@ -86,7 +86,14 @@ class Tournament:
             "gate_fit": self.gate_fit.to_dict() if self.gate_fit else None,
             "fits": [f.to_dict() for f in self.fits],
             "fit_seconds": round(self.fit_seconds, 3),
+            "classes": _classes(self.gate_model),
         }
+
+
+def _classes(model: Any) -> list[str] | None:
+    """A classifier's classes as text (what the version's `classes` tag shows)."""
+    classes = getattr(model, "classes_", None)
+    return None if classes is None else [str(c) for c in classes]
 
 
 def choose(
