@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.models import get_model_info
-from mlflow.types import DataType
 from sklearn.metrics import accuracy_score, f1_score
 
 from flows.monitor import monitor_and_retrain
@@ -97,6 +96,10 @@ def test_label_swap_is_retrained_and_recovers(
         quality["roc_auc"] is None and before["monitoring"]["predictions"]["positive_rate"] is None
     )
 
+    estimate = before["estimated_performance"]  # multi-class CBPE of the window's last day
+    assert estimate["metric"] == "f1_macro" and estimate["rows"] == ROWS, estimate
+    assert abs(estimate["value"] - quality["f1_macro"]) < 0.05 and estimate["standard_error"] > 0
+
     runs = [monitor_and_retrain(name, as_of=day(d)) for d in (35, 40)]
     assert runs[0]["champion"]["metric_now"] < 0.6, runs[0]["champion"]  # the swap is seen
     assert "performance_drop" in runs[0]["decision"]["reasons"], runs[0]["decision"]
@@ -116,7 +119,7 @@ def test_label_swap_is_retrained_and_recovers(
     assert json.loads(version.tags["classes"]) == ["high", "low", "mid"], version.tags
     info = get_model_info(f"models:/{name}/{version.version}")
     assert info.signature.inputs.input_names() == config.columns.features
-    assert [c.type for c in info.signature.outputs.inputs] == [DataType.string]
+    assert [np.dtype(c.type).kind for c in info.signature.outputs.inputs] == ["U"]  # text
     assert info.saved_input_example_info["type"] == "dataframe"
     assert list(champion.classes_) == ["high", "low", "mid"]
     assert set(champion.predict(features(later, config))) <= set(CLASSES)

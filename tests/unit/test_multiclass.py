@@ -227,3 +227,33 @@ def test_monitoring_of_a_multiclass_champion_reports_classes_not_a_positive_rate
     assert {f"classes/recall/{c}" for c in NAMES} <= set(flat)
     assert "predictions/positive_rate" not in flat
     assert flat["quality/f1_macro"] > 0.8
+
+
+def test_per_class_figures_reach_prometheus_and_the_summary() -> None:
+    from retrain.prometheus import window_samples
+    from retrain.reporting import monitoring_lines
+
+    config = _config(metric="f1_macro")
+    labels = np.array(["a", "b"])
+    figures = class_figures(
+        labels,
+        np.array([[0.9, 0.1], [0.3, 0.7]]),
+        np.array([0, 1]),
+        np.array(["a", "a"], dtype=object),
+        np.array([True, True]),
+        None,
+        DriftThresholds(),
+    )
+    from dataclasses import asdict
+
+    section = {"classes": asdict(figures)}
+    samples = {
+        s.labels["metric"]: s.value
+        for s in window_samples({"monitoring": section}, config)
+        if s.name == "retrain_window_metric"
+    }
+    assert samples["classes/recall/a"] == 0.5 and "classes/recall/b" not in samples
+    assert samples["classes/predicted_share/b"] == 0.5
+    assert samples["classes/mean_confidence"] == pytest.approx(0.8)
+    (line,) = [x for x in monitoring_lines(section) if x.startswith("- Classes")]
+    assert "recall a 0.5" in line and "drifted: none" in line
