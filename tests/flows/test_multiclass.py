@@ -19,8 +19,10 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from flows.monitor import monitor_and_retrain
 from retrain.config import ModelConfig, load_config
-from retrain.data import write_partition
+from retrain.data import get_json, write_partition
+from retrain.loop import InvalidDataError
 from retrain.model_io import load_sklearn_model
+from retrain.reporting import decision_key
 from retrain.settings import Settings
 from retrain.training import build_pipeline, features, target
 from tests.helpers import ID, LABEL, SEGMENTS, TS, write_config
@@ -123,3 +125,32 @@ def test_label_swap_is_retrained_and_recovers(
     assert info.saved_input_example_info["type"] == "dataframe"
     assert list(champion.classes_) == ["high", "low", "mid"]
     assert set(champion.predict(features(later, config))) <= set(CLASSES)
+
+
+def test_a_binary_metric_on_three_classes_is_refused_before_any_fit(
+    stack: Settings, s3: Any, mlflow: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`metric: roc_auc` without `classes` declared passes config loading; the window's three
+    label values stop the run at validation: named, and no model version is registered."""
+    name = f"multiclass_refused_{uuid.uuid4().hex[:8]}"
+    raw = stream_config(name, stack.data_bucket, f"tests/streams/{name}")
+    write_config(tmp_path, raw)
+    monkeypatch.setenv("RETRAIN_CONFIG_DIR", str(tmp_path))
+    config = load_config(tmp_path / "model.yaml")
+    for i in range(25):
+        write_partition(s3, config.data, day(i), three_class_day(i))
+    state = monitor_and_retrain(name, as_of=day(25), force_retrain=True, return_state=True)
+    assert state.is_failed()
+    assert isinstance(state.result(raise_on_failure=False), InvalidDataError)
+    run_id = str(state.state_details.flow_run_id)
+    record = get_json(s3, stack.loop_bucket, decision_key(name, "auto", day(25), run_id))
+    (problem,) = [p for p in record["validation"]["problems"] if p["code"] == "label_not_binary"]
+    assert problem["message"] == (
+        "metric 'roc_auc' needs a binary label but column 'label' holds 3 values "
+        "['high', 'low', 'mid']; use a multi-class metric (f1_macro, roc_auc_ovr, accuracy, ...)"
+    )
+    assert record["decision"]["reasons"] == ["invalid_data"] and record.get("training") is None
+    assert record["registered_version"] is None
+    artifacts = {a.path for a in mlflow.list_artifacts(record["mlflow_run_id"])}
+    assert not artifacts & {"model", "reference"}, artifacts
+    assert mlflow.search_model_versions(f"name='{name}'") == []

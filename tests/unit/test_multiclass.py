@@ -3,6 +3,7 @@ training window), string labels are kept as text, and monitoring reports per-cla
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -244,8 +245,6 @@ def test_per_class_figures_reach_prometheus_and_the_summary() -> None:
         None,
         DriftThresholds(),
     )
-    from dataclasses import asdict
-
     section = {"classes": asdict(figures)}
     samples = {
         s.labels["metric"]: s.value
