@@ -95,7 +95,8 @@ def class_labels(values: np.ndarray) -> np.ndarray:
     """Known class labels as a model is fitted and scored on them: numbers (and booleans) as
     integers, anything else (strings, categories) as text."""
     values = np.asarray(values)
-    if values.dtype.kind in "biuf":
+    numbers = ("integer", "floating", "mixed-integer-float", "boolean")
+    if values.dtype.kind in "biuf" or pd.api.types.infer_dtype(values) in numbers:
         return values.astype(int)
     return values.astype(str)
 

@@ -286,6 +286,16 @@ def _check_label(series: pd.Series, task: str | None) -> list[Problem]:
     return [_problem("single_class", name, msg, WARNING)]
 
 
+def _class_text(value: Any) -> str:
+    """A class as text, 1, 1.0 and "1.0" alike (a label column with nulls is read as floats)."""
+    text = str(value)
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
 def _check_label_classes(
     series: pd.Series, metric: str | None, declared: list[Any] | None, schema: dict[str, Any] | None
 ) -> list[Problem]:
@@ -307,11 +317,11 @@ def _check_label_classes(
             "use f1_macro, or code the positive class 1"
         )
         problems.append(_problem("label_not_binary", name, msg))
-    known = {str(v) for v in declared} if declared else None
+    known = {_class_text(v) for v in declared} if declared else None
     severity = ERROR
     if known is None and schema and (schema.get("label") or {}).get("classes") is not None:
-        known, severity = set(schema["label"]["classes"]), WARNING
-    unseen = sorted(str(v) for v in values if str(v) not in known) if known else []
+        known, severity = {_class_text(v) for v in schema["label"]["classes"]}, WARNING
+    unseen = sorted(str(v) for v in values if _class_text(v) not in known) if known else []
     if unseen:
         where = "the declared classes" if severity == ERROR else "the champion's training labels"
         msg = f"column {name!r} holds classes {unseen[:MAX_LISTED]} outside {where} "

@@ -256,3 +256,15 @@ def test_per_class_figures_reach_prometheus_and_the_summary() -> None:
     assert samples["classes/mean_confidence"] == pytest.approx(0.8)
     (line,) = [x for x in monitoring_lines(section) if x.startswith("- Classes")]
     assert "recall a 0.5" in line and "drifted: none" in line
+
+
+def test_integer_classes_read_as_floats_are_not_unseen() -> None:
+    config = _config(metric="accuracy")
+    frame = _frame(3, classes=np.array([0, 1, 2]))
+    schema = capture_schema(frame, config.columns, task="classification")  # '0', '1', '2'
+    masked = mask_immature_labels(frame, config, AS_OF)  # floats 0.0, 1.0, 2.0 and nulls
+    report = _validate(masked, _config(metric="accuracy", classes=[0, 1, 2]), schema)
+    assert not [p for p in report.problems if p.code == "unseen_class"]
+    masked.loc[0, "label"] = 3.0
+    (problem,) = [p for p in _validate(masked, config, schema).problems if p.code == "unseen_class"]
+    assert "['3.0'] outside the champion's training labels ['0', '1', '2']" in problem.message
