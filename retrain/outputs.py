@@ -107,6 +107,8 @@ def served_summary(
 ) -> Served:
     """Agreement of the served prediction with the champion's, and its drift against the
     champion's predictions on its training data."""
+    if classification and _named_classes(served, champion):
+        return _served_classes(column, served, champion, reference, thresholds)
     numbers = pd.to_numeric(served, errors="coerce")
     known = numbers.notna().to_numpy()
     agreement = served_agreement(numbers.to_numpy()[known], champion[known], classification)
@@ -127,6 +129,45 @@ def served_summary(
         rows=int(known.sum()),
         agreement=value,
         mismatch=value is not None and value < AGREEMENT_FLOOR,
+        drift=drift,
+        drift_note=note,
+    )
+
+
+def _named_classes(served: pd.Series, champion: np.ndarray) -> bool:
+    """Whether the served column holds class names (text) rather than numbers or scores."""
+    return np.asarray(champion).dtype.kind in "UO" or not (
+        pd.api.types.is_numeric_dtype(served) or pd.api.types.is_bool_dtype(served)
+    )
+
+
+def _served_classes(
+    column: str,
+    served: pd.Series,
+    champion: np.ndarray,
+    reference: ColumnStats | None,
+    thresholds: DriftThresholds,
+) -> Served:
+    """A served class name against the champion's predicted class, compared as text; drift of
+    the served classes against the champion's predicted classes on its training data."""
+    known = served.notna().to_numpy()
+    text = served[known].astype(str)
+    same = text.to_numpy() == np.asarray(champion)[known].astype(str)
+    agreement = float(same.mean()) if known.any() else None
+    drift, note = None, None
+    if reference is None:
+        note = "no reference statistics stored with the champion"
+    else:
+        try:
+            drift = column_drift(column, "served_prediction", reference, text, thresholds)
+            note = None if drift else "its drift method needs raw values"
+        except ValueError as exc:
+            note = f"not comparable with the champion's training predictions: {exc}"
+    return Served(
+        column=column,
+        rows=int(known.sum()),
+        agreement=agreement,
+        mismatch=agreement is not None and agreement < AGREEMENT_FLOOR,
         drift=drift,
         drift_note=note,
     )

@@ -268,3 +268,15 @@ def test_integer_classes_read_as_floats_are_not_unseen() -> None:
     masked.loc[0, "label"] = 3.0
     (problem,) = [p for p in _validate(masked, config, schema).problems if p.code == "unseen_class"]
     assert "['3.0'] outside the champion's training labels ['0', '1', '2']" in problem.message
+
+
+def test_a_served_class_name_is_compared_as_text() -> None:
+    from retrain.drift_stats import categorical_stats
+    from retrain.outputs import served_summary
+
+    champion = np.array(["low", "mid", "high", "mid"])
+    served = pd.Series(["low", "mid", "low", None], dtype=object)
+    reference = categorical_stats(pd.Series(["low", "mid", "high"] * 50))
+    got = served_summary("served", served, champion, True, reference, DriftThresholds())
+    assert got.rows == 3 and got.agreement == pytest.approx(2 / 3) and got.mismatch
+    assert got.drift is not None and got.drift_note is None
