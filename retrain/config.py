@@ -17,6 +17,8 @@ from sklearn.base import is_classifier, is_regressor
 from retrain import metrics
 
 CLASSIFICATION_METRICS = {"roc_auc", "f1", "accuracy"}
+CLASSIFICATION_METRICS |= {"f1_macro", "f1_weighted", "precision_macro", "recall_macro"}
+CLASSIFICATION_METRICS |= {"log_loss", "roc_auc_ovr"}
 REGRESSION_METRICS = {"rmse", "mae"}
 NUMERIC_DRIFT_METHODS = {"wasserstein", "ks", "psi", "kl_div", "jensenshannon", "hellinger"}
 CATEGORICAL_DRIFT_METHODS = {"jensenshannon", "chisquare", "z", "psi", "kl_div", "hellinger"}
@@ -479,8 +481,14 @@ class ModelConfig(_Strict):
     columns: Columns = Field(description="Which column is which.")
     task: Task = Field(description="classification or regression.")
     metric: str = Field(
-        description="The metric every decision uses: roc_auc, f1 or accuracy (classification), "
-        "rmse or mae (regression)."
+        description="The metric every decision uses. Classification: roc_auc, f1 (binary only), "
+        "accuracy, f1_macro, f1_weighted, precision_macro, recall_macro, log_loss, roc_auc_ovr; "
+        "regression: rmse, mae."
+    )
+    classes: int | list[str | int] | None = Field(
+        default=None,
+        description="Classification: the classes the label takes, as a list (validation names a "
+        "label outside it) or a count; more than 2 refuses a binary-only metric (roc_auc, f1).",
     )
     estimator: Estimator = Field(description="The scikit-learn estimator a retrain fits.")
     windows: Windows = Field(default_factory=Windows, description="Days each step reads.")
@@ -518,6 +526,7 @@ class ModelConfig(_Strict):
             raise ValueError(
                 f"metric {self.metric!r} is not one of {sorted(allowed)} for {self.task}"
             )
+        self._metric_fits_classes()
         per_column = self.thresholds.drift.per_column
         unknown = set(per_column) - set(self.columns.features)
         if unknown:
@@ -531,6 +540,24 @@ class ModelConfig(_Strict):
             except ValueError as exc:
                 raise ValueError(f"thresholds.drift.per_column.{column}.method: {exc}") from None
         return self
+
+    def _metric_fits_classes(self) -> None:
+        if self.classes is None:
+            return
+        if self.task is not Task.classification:
+            raise ValueError(f"classes is for classification, not {self.task}")
+        count = self.classes if isinstance(self.classes, int) else len(self.classes)
+        if isinstance(self.classes, list) and len({str(c) for c in self.classes}) != count:
+            raise ValueError(f"classes repeat a class: {self.classes}")
+        if count < 2:
+            raise ValueError(f"classes must name at least 2 classes, got {self.classes}")
+        if count > 2 and self.metric in metrics.BINARY_ONLY:
+            multi = "f1_macro" if self.metric == "f1" else "roc_auc_ovr"
+            raise ValueError(
+                f"metric {self.metric!r} needs a binary label but classes declares {count} "
+                f"classes for column {self.columns.label!r}; use {multi!r} (or accuracy, "
+                "f1_weighted, precision_macro, recall_macro, log_loss)"
+            )
 
     @model_validator(mode="after")
     def _estimator_fits_task(self) -> ModelConfig:
@@ -547,8 +574,10 @@ class ModelConfig(_Strict):
             raise ValueError(
                 f"estimator.categorical_encoding native: {path} has no native categorical support"
             )
-        if self.metric == "roc_auc" and not hasattr(estimator, "predict_proba"):
-            raise ValueError(f"estimator.class_path {path} has no predict_proba, needed by roc_auc")
+        if self.metric in metrics.PROBABILITY_METRICS and not hasattr(estimator, "predict_proba"):
+            raise ValueError(
+                f"estimator.class_path {path} has no predict_proba, needed by {self.metric}"
+            )
         return self
 
     @model_validator(mode="after")

@@ -233,9 +233,11 @@ def window_estimate(
     }
     if not pending.any():
         return {**out, "error": "no rows whose labels are not yet due"}
-    if not hasattr(model, "predict_proba") or len(getattr(model, "classes_", ())) != 2:
-        return {**out, "error": "CBPE needs a binary classifier with predict_proba"}
+    if not hasattr(model, "predict_proba") or len(getattr(model, "classes_", ())) < 2:
+        return {**out, "error": "CBPE needs a classifier with predict_proba"}
     outputs = outputs if outputs is not None else champion_outputs(model, frame, config)
+    if outputs.proba is not None:
+        return _multiclass_estimate(out, frame, config, outputs, reference, pending)
     if outputs.kind != "score" or outputs.class_index is None or outputs.rows != len(frame):
         raise ValueError("CBPE needs the champion's positive-class scores on every window row")
     positive = model.classes_[1]
@@ -256,6 +258,46 @@ def window_estimate(
         "method": "CBPE: isotonic calibration on the matured rows (the newest "
         f"{CALIBRATION_MAX_ROWS:,} at most); SE from label draws ({LABEL_DRAWS}) and "
         f"calibration bootstrap ({CALIBRATION_RESAMPLES})",
+    }
+
+
+def _multiclass_estimate(
+    out: dict[str, Any],
+    frame: pd.DataFrame,
+    config: ModelConfig,
+    outputs: ChampionOutputs,
+    reference: np.ndarray,
+    pending: np.ndarray,
+) -> dict[str, Any]:
+    """The estimate of a champion with more than two classes (`retrain.estimate_multiclass`)."""
+    from retrain.estimate_multiclass import LABEL_DRAWS as DRAWS
+    from retrain.estimate_multiclass import multiclass_cbpe
+    from retrain.training import class_labels
+
+    assert outputs.proba is not None and outputs.labels is not None
+    assert outputs.class_index is not None
+    labels = class_labels(frame[config.columns.label].to_numpy()[reference])
+    classes = class_labels(outputs.labels)
+    known = np.isin(labels, classes)  # a class the champion never saw cannot be calibrated
+    rows = np.flatnonzero(reference)[known]
+    try:
+        est = multiclass_cbpe(
+            outputs.proba[rows],
+            np.searchsorted(classes, labels[known]),
+            outputs.proba[pending],
+            outputs.class_index[pending],
+            config.metric,
+        )
+    except ValueError as exc:
+        return {**out, "error": str(exc)}
+    return {
+        **out,
+        "value": _finite(est.value),
+        "standard_error": _finite(est.standard_error),
+        "metrics": {k: _finite(v) for k, v in est.metrics.items()},
+        "standard_errors": {k: _finite(v) for k, v in est.standard_errors.items()},
+        "method": "multi-class CBPE: one isotonic calibrator per class on the matured rows, "
+        f"normalised; SE from label draws ({DRAWS}) only",
     }
 
 

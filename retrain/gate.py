@@ -58,19 +58,21 @@ def gate(
     min_segment_rows: int = MIN_SEGMENT_ROWS,
     mode: str = SUPERIORITY,
     margin: float = 0.0,
+    classes: np.ndarray | None = None,
 ) -> GateResult:
     """Decide whether the challenger replaces the champion, both scored on the same rows.
 
     superiority: the gain must reach `min_gain` and its bootstrap lower bound exceed 0.
     non_inferiority: the bootstrap lower bound of the gain must exceed -`margin` (a fresher
     model that is not worse by more than the margin). Segments are checked when
-    `max_segment_regression` is set, and only reported otherwise.
+    `max_segment_regression` is set, and only reported otherwise. `classes` names the columns
+    of probability predictions (log_loss, roc_auc_ovr).
     """
     _check_args(min_gain, resamples, alpha)
     if mode not in (SUPERIORITY, NON_INFERIORITY) or margin < 0:
         raise ValueError(f"unknown gate mode {mode!r} or negative margin {margin}")
     y_true, challenger_pred = np.asarray(y_true), np.asarray(challenger_pred)
-    challenger_score = score(metric, y_true, challenger_pred)
+    challenger_score = score(metric, y_true, challenger_pred, classes)
     cleared = _clears_floor(metric, challenger_score, floor)
     if champion_pred is None:
         return GateResult(
@@ -87,14 +89,16 @@ def gate(
             mode=mode,
         )
     champion_pred = np.asarray(champion_pred)
-    champion_score = score(metric, y_true, champion_pred)
+    champion_score = score(metric, y_true, champion_pred, classes)
     gain = oriented_gain(metric, challenger_score, champion_score)
-    gains = bootstrap_gains(metric, y_true, challenger_pred, champion_pred, resamples, seed)
+    gains = bootstrap_gains(
+        metric, y_true, challenger_pred, champion_pred, resamples, seed, classes
+    )
     ci_low, ci_high, p_value = _interval(gains, alpha)
     seg_gains: dict[str, float] = {}
     if segments is not None:
         seg_gains = segment_gains(
-            metric, y_true, challenger_pred, champion_pred, segments, min_segment_rows
+            metric, y_true, challenger_pred, champion_pred, segments, min_segment_rows, classes
         )
     regressed: tuple[str, ...] = ()
     if max_segment_regression is not None:
@@ -134,13 +138,14 @@ def bootstrap_gains(
     champion_pred: np.ndarray,
     resamples: int,
     seed: int,
+    classes: np.ndarray | None = None,
 ) -> np.ndarray:
     """Challenger's oriented gain on paired resamples of the rows; undefined draws are dropped."""
     rng = np.random.default_rng(seed)
     n = y_true.size
     sign = 1.0 if higher_is_better(metric) else -1.0
-    challenger = resample_scorer(metric, y_true, challenger_pred)
-    champion = resample_scorer(metric, y_true, champion_pred)
+    challenger = resample_scorer(metric, y_true, challenger_pred, classes)
+    champion = resample_scorer(metric, y_true, champion_pred, classes)
     dtype = np.int32 if n < 2**31 else np.intp
     blocks = []
     for start in range(0, resamples, _CHUNK):
@@ -157,6 +162,7 @@ def segment_gains(
     champion_pred: np.ndarray,
     segments: np.ndarray,
     min_rows: int = MIN_SEGMENT_ROWS,
+    classes: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Oriented gain in each segment large enough to judge and where the metric is defined."""
     keys = np.asarray(segments).astype(str)
@@ -168,10 +174,18 @@ def segment_gains(
         rows = keys == key
         if metric == "roc_auc" and np.unique(y_true[rows]).size < 2:
             continue
-        challenger = score(metric, y_true[rows], challenger_pred[rows])
-        champion = score(metric, y_true[rows], champion_pred[rows])
+        if metric == "roc_auc_ovr" and np.unique(y_true[rows]).size < _class_count(
+            challenger_pred, classes
+        ):
+            continue  # a class absent from the segment: one-vs-rest AUC is undefined there
+        challenger = score(metric, y_true[rows], challenger_pred[rows], classes)
+        champion = score(metric, y_true[rows], champion_pred[rows], classes)
         gains[str(key)] = oriented_gain(metric, challenger, champion)
     return gains
+
+
+def _class_count(proba: np.ndarray, classes: np.ndarray | None) -> int:
+    return int(np.asarray(classes).size if classes is not None else np.asarray(proba).shape[1])
 
 
 def _interval(gains: np.ndarray, alpha: float) -> tuple[float | None, float | None, float | None]:

@@ -284,6 +284,7 @@ def run_tags(record: dict[str, Any]) -> dict[str, Any]:
         "gate_reasons": gate.get("reasons", []),
         "gate_gain": gate.get("gain"),
         "gate_ci_low": gate.get("ci_low"),
+        **({"classes": training["classes"]} if training.get("classes") else {}),
     }
 
 

@@ -8,7 +8,17 @@ from typing import Any
 import numpy as np
 
 HIGHER_IS_BETTER = {"roc_auc": True, "f1": True, "accuracy": True, "rmse": False, "mae": False}
+HIGHER_IS_BETTER |= {
+    "f1_macro": True,
+    "f1_weighted": True,
+    "precision_macro": True,
+    "recall_macro": True,
+    "roc_auc_ovr": True,
+    "log_loss": False,
+}
 METRICS = frozenset(HIGHER_IS_BETTER)
+BINARY_ONLY = frozenset({"roc_auc", "f1"})  # the positive class is the larger of two labels
+PROBABILITY_METRICS = frozenset({"roc_auc", "log_loss", "roc_auc_ovr"})
 
 
 def higher_is_better(metric: str) -> bool:
@@ -23,10 +33,15 @@ def oriented_gain(metric: str, challenger: float, champion: float) -> float:
     return diff if higher_is_better(metric) else -diff
 
 
-def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """`metric` of predictions against labels (probabilities of the positive class for roc_auc)."""
+def score(
+    metric: str, y_true: np.ndarray, y_pred: np.ndarray, classes: np.ndarray | None = None
+) -> float:
+    """`metric` of predictions against labels (probabilities of the positive class for roc_auc,
+    an (n, k) matrix of class probabilities, columns in the order of `classes`, for log_loss
+    and roc_auc_ovr)."""
     y_true = np.asarray(y_true)
-    value = float(resample_scorer(metric, y_true, y_pred)(np.arange(y_true.size)[None, :])[0])
+    scorer = resample_scorer(metric, y_true, y_pred, classes)
+    value = float(scorer(np.arange(y_true.size)[None, :])[0])
     if np.isnan(value):
         raise ValueError(f"{metric} is undefined on these {y_true.size} rows")
     return value
@@ -101,7 +116,7 @@ def _binary_probabilities(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.n
 
 
 def resample_scorer(
-    metric: str, y_true: np.ndarray, y_pred: np.ndarray
+    metric: str, y_true: np.ndarray, y_pred: np.ndarray, classes: np.ndarray | None = None
 ) -> Callable[[np.ndarray], np.ndarray]:
     """A function giving `metric` on the rows `rows[j]` for every row j of an index matrix.
 
@@ -109,7 +124,17 @@ def resample_scorer(
     which is what makes a bootstrap of thousands of resamples cheap. Undefined is NaN.
     """
     _check_metric(metric)
+    if metric in ("log_loss", "roc_auc_ovr"):
+        from retrain.class_metrics import probability_scorer
+
+        if np.asarray(y_true).size == 0:
+            raise ValueError("cannot score zero rows")
+        return probability_scorer(metric, np.asarray(y_true), np.asarray(y_pred), classes)
     y_true, y_pred = _pair(y_true, y_pred)
+    if metric in ("f1_macro", "f1_weighted", "precision_macro", "recall_macro"):
+        from retrain.class_metrics import label_scorer
+
+        return label_scorer(metric, y_true, y_pred)
     if metric == "roc_auc":
         return _auc_scorer(_positive_class(y_true), _as_float(y_pred))
     if metric == "f1":
@@ -125,17 +150,41 @@ def resample_scorer(
     return lambda rows: np.asarray(np.sqrt(squared[rows].mean(axis=1)))
 
 
-def prediction_for_metric(model: Any, X: Any, metric: str) -> np.ndarray:
-    """What `metric` scores: the positive-class probability for roc_auc, predictions otherwise."""
+def prediction_for_metric(
+    model: Any, X: Any, metric: str, classes: np.ndarray | None = None
+) -> np.ndarray:
+    """What `metric` scores: the positive-class probability for roc_auc, the (n, k) class
+    probabilities for log_loss and roc_auc_ovr (columns the model's classes, or `classes` when
+    given: a class the model never saw gets probability 0), predictions otherwise."""
     _check_metric(metric)
-    if metric != "roc_auc":
+    if metric not in PROBABILITY_METRICS:
         return np.asarray(model.predict(X))
+    if not hasattr(model, "predict_proba"):
+        raise ValueError(f"{metric} needs a classifier with predict_proba")
     proba = np.asarray(model.predict_proba(X))
+    if metric != "roc_auc":
+        return proba if classes is None else align_probabilities(proba, model.classes_, classes)
     if proba.ndim != 2 or proba.shape[1] != 2:
         raise ValueError(
             f"roc_auc needs a binary classifier; predict_proba gave shape {proba.shape}"
         )
     return proba[:, 1]
+
+
+def align_probabilities(
+    proba: np.ndarray, model_classes: np.ndarray, classes: np.ndarray
+) -> np.ndarray:
+    """`proba` (columns `model_classes`) with its columns in the order of `classes`, a superset:
+    two models that know different classes are scored on one set of columns."""
+    classes, model_classes = np.asarray(classes), np.asarray(model_classes)
+    missing = np.setdiff1d(model_classes, classes)
+    if missing.size:
+        raise ValueError(f"the model knows classes {missing.tolist()} outside {classes.tolist()}")
+    if model_classes.size == classes.size and (model_classes == classes).all():
+        return proba
+    out = np.zeros((proba.shape[0], classes.size), dtype=proba.dtype)
+    out[:, np.searchsorted(classes, model_classes)] = proba
+    return out
 
 
 def _auc_scorer(positive: np.ndarray, y_score: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -190,7 +239,11 @@ def _positive_class(y_true: np.ndarray) -> np.ndarray:
 
 def _f1_labels(y: np.ndarray) -> np.ndarray:
     if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
-        raise ValueError("needs binary labels coded 0/1 (or False/True), 1 being positive")
+        values = sorted({str(v) for v in np.unique(y)[:6]})
+        raise ValueError(
+            f"needs binary labels coded 0/1 (or False/True), 1 being positive; got {values} "
+            "(f1_macro, precision_macro and recall_macro take labels of any type)"
+        )
     return y.astype(bool)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from retrain.class_outputs import ClassFigures, class_figures
 from retrain.config import ModelConfig, Task
 from retrain.drift import DriftSummary
 from retrain.drift_stats import PREDICTION, SCORE, ReferenceStats
@@ -26,6 +27,7 @@ from retrain.traffic import (
     inputs_summary,
     traffic_summary,
 )
+from retrain.training import class_labels
 from retrain.window_stats import WindowSummary, summarize
 
 __all__ = [
@@ -57,6 +59,7 @@ class Monitoring:
     predictions: Predictions | None
     inputs: Inputs
     traffic: Traffic
+    classes: ClassFigures | None = None  # a multi-class champion's figures per class
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for the decision record (non-finite numbers become null)."""
@@ -77,6 +80,7 @@ def flat_metrics(section: dict[str, Any]) -> dict[str, float]:
     out |= {f"quality/{k}": v for k, v in (quality.get("metrics") or {}).items()}
     if predictions := section.get("predictions"):
         out |= _prediction_metrics(predictions)
+    out |= _class_metrics(section.get("classes") or {})
     inputs = section.get("inputs") or {}
     traffic = section.get("traffic") or {}
     out |= {f"inputs/missing_share/{c}": v for c, v in (inputs.get("missing_share") or {}).items()}
@@ -133,6 +137,26 @@ def monitor_window(
             features, cols.numeric, cols.categorical, champion.schema if champion else None, drift
         ),
         traffic=traffic_summary(frame, cols.timestamp, days, expected, cols.latency_ms, cols.error),
+        classes=_classes(frame, config, champion) if champion else None,
+    )
+
+
+def _classes(
+    frame: pd.DataFrame, config: ModelConfig, champion: ChampionFacts
+) -> ClassFigures | None:
+    """Per-class figures of a champion with more than two classes (probabilities kept)."""
+    outputs = champion.outputs
+    if outputs.proba is None or outputs.labels is None or outputs.class_index is None:
+        return None
+    label = frame[config.columns.label]
+    return class_figures(
+        outputs.labels,
+        outputs.proba,
+        outputs.class_index,
+        label.to_numpy(),
+        label.notna().to_numpy(),
+        champion.stats,
+        config.thresholds.drift,
     )
 
 
@@ -144,7 +168,10 @@ def _quality(frame: pd.DataFrame, config: ModelConfig, outputs: ChampionOutputs)
         return regression_quality(y.astype(float), outputs.values[known])
     assert outputs.classes is not None
     scores = outputs.values[known] if outputs.kind == "score" else None
-    return classification_quality(y.astype(int), outputs.classes[known], scores)
+    proba = outputs.probabilities()[known] if outputs.kind in ("score", "proba") else None
+    return classification_quality(
+        class_labels(y), outputs.classes[known], scores, proba, outputs.labels
+    )
 
 
 def _predictions(
@@ -160,7 +187,7 @@ def _predictions(
     reference = columns.get(PREDICTION)
     if config.task is Task.regression:
         bounds = training_range(reference)
-    elif outputs.kind == "score":
+    elif outputs.kind in ("score", "proba"):
         scored = columns.get(SCORE) or (reference if config.metric == "roc_auc" else None)
         bounds = training_range(scored)
     else:
@@ -181,6 +208,13 @@ def _predictions(
         drift=drift.prediction if drift else None,
         served=served,
     )
+
+
+def _class_metrics(figures: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"classes/mean_confidence": figures.get("mean_confidence")}
+    for key in ("predicted_share", "actual_share", "recall", "probability_drift"):
+        out |= {f"classes/{key}/{c}": v for c, v in (figures.get(key) or {}).items()}
+    return out
 
 
 def _prediction_metrics(p: dict[str, Any]) -> dict[str, Any]:

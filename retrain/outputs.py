@@ -51,8 +51,8 @@ class Predictions:
     quantiles: dict[str, float]
     histogram: Histogram | None
     histogram_fixed: bool  # bins fixed across windows (scores, or the training range)
-    mean_confidence: float | None  # classification: mean of max(p, 1 - p)
-    positive_rate: float | None  # classification: share predicted positive
+    mean_confidence: float | None  # classification: mean probability of the predicted class
+    positive_rate: float | None  # binary classification: share predicted positive
     training_range: tuple[float, float] | None
     outlier_share: float | None  # share outside training_range
     outlier_note: str | None
@@ -107,6 +107,8 @@ def served_summary(
 ) -> Served:
     """Agreement of the served prediction with the champion's, and its drift against the
     champion's predictions on its training data."""
+    if classification and _named_classes(served, champion):
+        return _served_classes(column, served, champion, reference, thresholds)
     numbers = pd.to_numeric(served, errors="coerce")
     known = numbers.notna().to_numpy()
     agreement = served_agreement(numbers.to_numpy()[known], champion[known], classification)
@@ -127,6 +129,45 @@ def served_summary(
         rows=int(known.sum()),
         agreement=value,
         mismatch=value is not None and value < AGREEMENT_FLOOR,
+        drift=drift,
+        drift_note=note,
+    )
+
+
+def _named_classes(served: pd.Series, champion: np.ndarray) -> bool:
+    """Whether the served column holds class names (text) rather than numbers or scores."""
+    return np.asarray(champion).dtype.kind in "UO" or not (
+        pd.api.types.is_numeric_dtype(served) or pd.api.types.is_bool_dtype(served)
+    )
+
+
+def _served_classes(
+    column: str,
+    served: pd.Series,
+    champion: np.ndarray,
+    reference: ColumnStats | None,
+    thresholds: DriftThresholds,
+) -> Served:
+    """A served class name against the champion's predicted class, compared as text; drift of
+    the served classes against the champion's predicted classes on its training data."""
+    known = served.notna().to_numpy()
+    text = served[known].astype(str)
+    same = text.to_numpy() == np.asarray(champion)[known].astype(str)
+    agreement = float(same.mean()) if known.any() else None
+    drift, note = None, None
+    if reference is None:
+        note = "no reference statistics stored with the champion"
+    else:
+        try:
+            drift = column_drift(column, "served_prediction", reference, text, thresholds)
+            note = None if drift else "its drift method needs raw values"
+        except ValueError as exc:
+            note = f"not comparable with the champion's training predictions: {exc}"
+    return Served(
+        column=column,
+        rows=int(known.sum()),
+        agreement=agreement,
+        mismatch=agreement is not None and agreement < AGREEMENT_FLOOR,
         drift=drift,
         drift_note=note,
     )
@@ -154,21 +195,23 @@ def prediction_summary(
 ) -> Predictions:
     """Distribution, confidence and outliers of the champion's outputs on the window.
 
-    `kind` "score": positive-class probabilities (bins 0.0, 0.1, ... 1.0); "value": regression
+    `kind` "score": positive-class probabilities (bins 0.0, 0.1, ... 1.0); "proba": the
+    probability of the predicted class of many (binned alike; no positive rate); "value": regression
     outputs, binned on the training range when known (else the window's own, not fixed)."""
     values = np.asarray(values, dtype=float)
     if not len(values):
         return Predictions(
             0, kind, None, {}, None, False, None, None, bounds, None, None, drift, served
         )
-    fixed = kind == "score" or (bounds is not None and bounds[1] > bounds[0])
-    if kind == "score":
+    probability = kind in ("score", "proba")  # proba: the predicted class's, of many classes
+    fixed = probability or (bounds is not None and bounds[1] > bounds[0])
+    if probability:
         edges = np.linspace(0.0, 1.0, BINS + 1)
     elif bounds is not None and fixed:
         edges = np.linspace(bounds[0], bounds[1], BINS + 1)
     else:
         edges = np.linspace(values.min(), values.max(), BINS + 1)
-    score = kind == "score"
+    confidence = values if kind == "proba" else np.maximum(values, 1 - values)
     quantiles = np.quantile(values, QUANTILES).tolist()
     return Predictions(
         rows=len(values),
@@ -177,8 +220,10 @@ def prediction_summary(
         quantiles={str(q): v for q, v in zip(QUANTILES, quantiles, strict=True)},
         histogram=histogram(values, edges) if edges[-1] > edges[0] else None,
         histogram_fixed=fixed,
-        mean_confidence=float(np.maximum(values, 1 - values).mean()) if score else None,
-        positive_rate=float(np.mean(classes == 1)) if classes is not None else None,
+        mean_confidence=float(confidence.mean()) if probability else None,
+        positive_rate=float(np.mean(classes == 1))
+        if classes is not None and kind != "proba"
+        else None,
         training_range=bounds,
         outlier_share=outlier_share(values, bounds) if bounds is not None else None,
         outlier_note=None

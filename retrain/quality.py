@@ -19,9 +19,10 @@ CLASSIFICATION: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray | None], 
     "roc_auc": lambda y, c, p: metrics.score("roc_auc", y, _scores(p)),
     "log_loss": lambda y, c, p: metrics.log_loss(y, _scores(p)),
     "brier": lambda y, c, p: metrics.brier(y, _scores(p)),
-    "positive_rate_predicted": lambda y, c, p: float(np.mean(c == 1)),
-    "positive_rate_actual": lambda y, c, p: float(np.mean(y == 1)),
+    "positive_rate_predicted": lambda y, c, p: float(np.mean(_binary(y, c) == 1)),
+    "positive_rate_actual": lambda y, c, p: float(np.mean(_binary(y, y) == 1)),
 }
+MULTICLASS = ("f1_macro", "f1_weighted", "precision_macro", "recall_macro")
 REGRESSION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "rmse": lambda y, v: metrics.score("rmse", y, v),
     "mae": lambda y, v: metrics.score("mae", y, v),
@@ -40,11 +41,26 @@ class Quality:
 
 
 def classification_quality(
-    y_true: np.ndarray, predicted: np.ndarray, scores: np.ndarray | None
+    y_true: np.ndarray,
+    predicted: np.ndarray,
+    scores: np.ndarray | None,
+    proba: np.ndarray | None = None,
+    classes: np.ndarray | None = None,
 ) -> Quality:
-    """Accuracy, precision, recall, F1, ROC AUC, log loss, Brier, positive rates (0/1 labels)."""
-    y, c = np.asarray(y_true).astype(int), np.asarray(predicted).astype(int)
-    return _quality(len(y), {k: partial(f, y, c, scores) for k, f in CLASSIFICATION.items()})
+    """Accuracy, precision, recall, F1, ROC AUC, log loss, Brier, positive rates (0/1 labels;
+    undefined with the reason otherwise), and the multi-class set: macro and weighted F1,
+    macro precision and recall, and with class probabilities (`proba`, columns `classes`)
+    log loss and one-vs-rest ROC AUC (log_loss of many classes replaces the binary one)."""
+    y, c = np.asarray(y_true), np.asarray(predicted)
+    compute: dict[str, Callable[[], float]] = {
+        k: partial(f, y, c, scores) for k, f in CLASSIFICATION.items()
+    }
+    compute |= {k: partial(metrics.score, k, y, c) for k in MULTICLASS}
+    if proba is not None:
+        compute["roc_auc_ovr"] = partial(metrics.score, "roc_auc_ovr", y, proba, classes)
+        if scores is None:
+            compute["log_loss"] = partial(metrics.score, "log_loss", y, proba, classes)
+    return _quality(len(y), compute)
 
 
 def regression_quality(y_true: np.ndarray, predicted: np.ndarray) -> Quality:
@@ -66,6 +82,13 @@ def _quality(rows: int, compute: dict[str, Callable[[], float]]) -> Quality:
         except ValueError as exc:
             undefined[name] = str(exc)
     return Quality(rows=rows, metrics=values, undefined=undefined)
+
+
+def _binary(y: np.ndarray, values: np.ndarray) -> np.ndarray:
+    if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
+        found = sorted({str(v) for v in np.unique(y)[:6]})
+        raise ValueError(f"no positive class: the labels are {found}, not 0/1 (see classes/)")
+    return values
 
 
 def _scores(scores: np.ndarray | None) -> np.ndarray:

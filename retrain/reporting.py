@@ -315,6 +315,15 @@ def monitoring_lines(m: dict[str, Any]) -> list[str]:
                 f"{_fmt(sd.get('score'))} (drifted: {_fmt(sd.get('drifted'))})"
                 + (f"; {md(served['drift_note'])}" if served.get("drift_note") else "")
             )
+    classes = m.get("classes")
+    if classes:
+        lines.append(
+            f"- Classes: predicted share {_named(classes['predicted_share'])}; actual share "
+            f"{_named(classes['actual_share'])}; recall {_named(classes['recall'])}; confidence "
+            f"of the predicted class {_fmt(classes['mean_confidence'])}; probability drift "
+            f"{_named(classes['probability_drift'])} (drifted: "
+            f"{md(', '.join(classes['probability_drifted']) or 'none')})"
+        )
     inputs = m.get("inputs") or {}
     missing = {k: v for k, v in (inputs.get("missing_share") or {}).items() if v}
     new = {

@@ -20,22 +20,24 @@ import pandas as pd
 from retrain.config import ModelConfig, Task
 from retrain.drift_stats import PREDICTION, ReferenceStats, compute_reference_stats
 from retrain.metrics import score
-from retrain.training import features, predict
+from retrain.training import class_labels, drift_prediction, features
 
 
 @dataclass(frozen=True)
 class ChampionOutputs:
     """The champion's outputs on every row of a window, in the window's row order.
 
-    kind "score": a classifier with predict_proba (`values` its positive-class probability,
-    float32); "class": a classifier without it (`values` the predicted class as a number);
-    "value": a regressor (`values` its predictions, float64).
+    kind "score": a binary classifier with predict_proba (`values` its positive-class
+    probability, float32); "proba": one of more than two classes (`values` the probability of
+    the predicted class, `proba` every class's, float32); "class": a classifier without
+    predict_proba (`values` the predicted class as a number); "value": a regressor.
     """
 
     values: np.ndarray
     class_index: np.ndarray | None  # classifiers: index of the predicted class in `labels`
     labels: np.ndarray | None  # classifiers: the model's classes_ (or the classes seen)
     kind: str
+    proba: np.ndarray | None = None  # kind "proba": (rows, classes) probabilities
 
     @property
     def classes(self) -> np.ndarray | None:
@@ -55,11 +57,32 @@ class ChampionOutputs:
             if self.kind != "score" or self.labels is None or len(self.labels) != 2:
                 raise ValueError("roc_auc needs a binary classifier with predict_proba")
             return self.values
+        if metric in MATRIX_METRICS:
+            return self.probabilities()
         if self.kind == "value":
             return self.values
         classes = self.classes
         assert classes is not None
         return classes
+
+    def probabilities(self) -> np.ndarray:
+        """Every class's probability, (rows, classes) with columns `labels`."""
+        if self.proba is not None:
+            return self.proba
+        if self.kind != "score":
+            raise ValueError("class probabilities need a classifier with predict_proba")
+        return np.column_stack([1.0 - self.values, self.values])
+
+    def drift_values(self, metric: str) -> np.ndarray:
+        """What prediction drift compares (the PREDICTION column): `for_metric`, except the
+        predicted class where the metric scores a probability matrix."""
+        if metric in MATRIX_METRICS:
+            classes = self.classes
+            return classes if classes is not None else self.values
+        return self.for_metric(metric)
+
+
+MATRIX_METRICS = frozenset({"log_loss", "roc_auc_ovr"})
 
 
 def row_chunks(rows: int, chunk_rows: int) -> Iterator[slice]:
@@ -86,11 +109,15 @@ def champion_outputs(
         labels = np.asarray(model.classes_)
         scores = np.empty(n, dtype=np.float32)
         index = np.empty(n, dtype=_index_dtype(len(labels)))
+        multi = len(labels) > 2
+        every = np.empty((n, len(labels)), dtype=np.float32) if multi else None
         for part in row_chunks(n, chunk):
             proba = np.asarray(model.predict_proba(features(frame.iloc[part], config)))
-            scores[part] = proba[:, -1]
             index[part] = proba.argmax(axis=1)
-        return ChampionOutputs(scores, index, labels, "score")
+            scores[part] = proba.max(axis=1) if multi else proba[:, -1]
+            if every is not None:
+                every[part] = proba
+        return ChampionOutputs(scores, index, labels, "proba" if multi else "score", every)
     predicted = [
         np.asarray(model.predict(features(frame.iloc[part], config)))
         for part in row_chunks(n, chunk)
@@ -110,7 +137,7 @@ def reference_statistics(
     if stored is not None:
         return stored
     cols = config.columns
-    frame = reference.assign(**{PREDICTION: predict(model, reference, config)})
+    frame = reference.assign(**{PREDICTION: drift_prediction(model, reference, config)})
     return compute_reference_stats(frame, cols.numeric, cols.categorical, [PREDICTION, cols.label])
 
 
@@ -125,7 +152,12 @@ def concat_outputs(parts: list[ChampionOutputs]) -> ChampionOutputs:
         labels, index = np.unique(values, return_inverse=True)
         return ChampionOutputs(values, index.astype(_index_dtype(len(labels))), labels, "class")
     index = np.concatenate([p.class_index for p in parts if p.class_index is not None])
-    return ChampionOutputs(values, index, first.labels, first.kind)
+    proba = (
+        np.concatenate([p.proba for p in parts if p.proba is not None])
+        if first.proba is not None
+        else None
+    )
+    return ChampionOutputs(values, index, first.labels, first.kind, proba)
 
 
 def _index_dtype(classes: int) -> type[np.integer[Any]]:
@@ -139,7 +171,7 @@ def has_training_scores(config: ModelConfig, outputs: ChampionOutputs) -> bool:
     return (
         config.task is Task.classification
         and config.metric != "roc_auc"
-        and outputs.kind == "score"
+        and outputs.kind in ("score", "proba")
     )
 
 
@@ -149,5 +181,6 @@ def score_outputs(
     """The configured metric of the champion on the window rows selected by the boolean mask
     `rows` (its labels against its outputs), without predicting again."""
     labels = frame[config.columns.label].to_numpy()[rows]
-    y = labels.astype(int) if config.task is Task.classification else labels.astype(float)
-    return score(config.metric, y, outputs.for_metric(config.metric)[rows])
+    y = class_labels(labels) if config.task is Task.classification else labels.astype(float)
+    classes = outputs.labels if config.metric in MATRIX_METRICS else None
+    return score(config.metric, y, outputs.for_metric(config.metric)[rows], classes)

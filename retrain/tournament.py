@@ -13,7 +13,18 @@ import pandas as pd
 from retrain.config import ModelConfig, Recipe
 from retrain.gate import bootstrap_gains
 from retrain.metrics import oriented_gain, score
-from retrain.training import Fit, TrainingError, between, fit_recipe, predict, slices, target
+from retrain.training import (
+    Fit,
+    TrainingError,
+    between,
+    check_labels_for_metric,
+    fit_recipe,
+    matured,
+    metric_classes,
+    predict,
+    slices,
+    target,
+)
 
 ARCHIVED_PREFIX = "v"  # archived candidates are named by their version, e.g. "v3"
 MIN_VALIDATION_ROWS = 30
@@ -75,7 +86,14 @@ class Tournament:
             "gate_fit": self.gate_fit.to_dict() if self.gate_fit else None,
             "fits": [f.to_dict() for f in self.fits],
             "fit_seconds": round(self.fit_seconds, 3),
+            "classes": _classes(self.gate_model),
         }
+
+
+def _classes(model: Any) -> list[str] | None:
+    """A classifier's classes as text (what the version's `classes` tag shows)."""
+    classes = getattr(model, "classes_", None)
+    return None if classes is None else [str(c) for c in classes]
 
 
 def choose(
@@ -88,13 +106,14 @@ def choose(
     alpha: float,
     resamples: int,
     seed: int = 0,
+    classes: np.ndarray | None = None,
 ) -> Choice:
     """Keep the incumbent unless the best candidate beats it by `min_gain` with a paired
     bootstrap lower bound above 0 at `alpha` divided by the number of challengers (Bonferroni:
     the best of k is tested as k comparisons)."""
     if not predictions:
         raise ValueError("no candidate to choose from")
-    scores = {name: score(metric, y_true, pred) for name, pred in predictions.items()}
+    scores = {name: score(metric, y_true, pred, classes) for name, pred in predictions.items()}
     if incumbent not in scores:
         best = _best(metric, scores)
         return Choice(best, incumbent, "incumbent_unavailable")
@@ -103,7 +122,7 @@ def choose(
         return Choice(incumbent, incumbent, "incumbent_best")
     adjusted = alpha / max(1, len(scores) - 1)
     gains = bootstrap_gains(
-        metric, y_true, predictions[best], predictions[incumbent], resamples, seed
+        metric, y_true, predictions[best], predictions[incumbent], resamples, seed, classes
     )
     ci_low = float(np.quantile(gains, adjusted)) if gains.size else None
     gain = oriented_gain(metric, scores[best], scores[incumbent])
@@ -130,6 +149,9 @@ def run_tournament(
 ) -> Tournament:
     """Fit every recipe up to the validation slice, score them and the archived versions on it,
     choose, then fit the winning recipe up to the holdout for the gate."""
+    labels = target(matured(frame, config), config) if config.task == "classification" else None
+    if labels is not None:
+        check_labels_for_metric(labels, config, "the training window")
     cut = slices(config, as_of)
     holdout = between(frame, config, cut.holdout_start, cut.cutoff)
     need = max(MIN_VALIDATION_ROWS, config.thresholds.min_labelled_rows // 4)
@@ -146,8 +168,11 @@ def run_tournament(
         entries = [Entry(default, "recipe", None)]
         choice = Choice(default, default, "no_comparison")
     else:
+        classes = metric_classes(
+            config, labels if labels is not None else np.empty(0), *archived.values()
+        )
         entries, predictions = _compete(
-            frame, validation, config, recipes, archived, cut.validation_start, fits
+            frame, validation, config, recipes, archived, cut.validation_start, fits, classes
         )
         if not predictions:
             raise TrainingError("no candidate could be fitted or scored: " + _errors(entries))
@@ -160,6 +185,7 @@ def run_tournament(
             min_gain=t.min_gain,
             alpha=t.bootstrap_alpha,
             resamples=t.bootstrap_resamples,
+            classes=classes,
         )
     if choice.winner in recipes:
         gate_fit = fit_recipe(frame, config, recipes[choice.winner], cut.holdout_start)
@@ -179,6 +205,7 @@ def _compete(
     archived: dict[str, Any],
     validation_start: datetime,
     fits: list[Fit],
+    classes: np.ndarray | None = None,
 ) -> tuple[list[Entry], dict[str, np.ndarray]]:
     """Every candidate scored on the validation slice (recipes fitted on the days before it);
     a candidate that cannot be fitted or scored is an entry with its error."""
@@ -192,14 +219,14 @@ def _compete(
             entries.append(Entry(name, "recipe", None, error=str(exc)))
             continue
         fits.append(fit)
-        predictions[name] = predict(fit.model, validation, config)
-        value = score(config.metric, frame_y, predictions[name])
+        predictions[name] = predict(fit.model, validation, config, classes)
+        value = score(config.metric, frame_y, predictions[name], classes)
         entries.append(Entry(name, "recipe", value, len(fit.train), round(fit.seconds, 3)))
     for version, model in archived.items():
         name = f"{ARCHIVED_PREFIX}{version}"
         try:
-            predictions[name] = predict(model, validation, config)
-            value = score(config.metric, frame_y, predictions[name])
+            predictions[name] = predict(model, validation, config, classes)
+            value = score(config.metric, frame_y, predictions[name], classes)
         except (ValueError, KeyError, TypeError) as exc:
             predictions.pop(name, None)
             entries.append(Entry(name, "archived", None, error=f"{type(exc).__name__}: {exc}"))

@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from retrain.config import ModelConfig, Recipe, Task
-from retrain.metrics import prediction_for_metric, score
+from retrain.metrics import BINARY_ONLY, prediction_for_metric, score
 
 MISSING = "__missing__"
 INPUT_EXAMPLE_ROWS = 5
@@ -49,7 +49,8 @@ def mask_immature_labels(frame: pd.DataFrame, config: ModelConfig, as_of: date) 
     if not immature.any():
         return frame
     out = frame.copy(deep=False)  # shares every column's data; only the label is replaced
-    out[label] = out[label].astype("float64").where(~immature)
+    numeric = pd.api.types.is_numeric_dtype(out[label])
+    out[label] = (out[label].astype("float64") if numeric else out[label]).where(~immature)
     return out
 
 
@@ -87,7 +88,35 @@ def features(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
 
 def target(frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
     y = frame[config.columns.label].to_numpy()
-    return y.astype(int) if config.task is Task.classification else y.astype(float)
+    return class_labels(y) if config.task is Task.classification else y.astype(float)
+
+
+def class_labels(values: np.ndarray) -> np.ndarray:
+    """Known class labels as a model is fitted and scored on them: numbers (and booleans) as
+    integers, anything else (strings, categories) as text."""
+    values = np.asarray(values)
+    numbers = ("integer", "floating", "mixed-integer-float", "boolean")
+    if values.dtype.kind in "biuf" or pd.api.types.infer_dtype(values) in numbers:
+        return values.astype(int)
+    return values.astype(str)
+
+
+def check_labels_for_metric(y: np.ndarray, config: ModelConfig, where: str) -> None:
+    """Refuse, before any fit, labels the configured metric cannot score (a binary-only metric
+    on more than two classes, f1 on labels not coded 0/1)."""
+    values = np.unique(y)
+    shown = [str(v) for v in values[:10]]
+    column, metric = config.columns.label, config.metric
+    if metric in BINARY_ONLY and values.size > 2:
+        raise TrainingError(
+            f"metric {metric!r} needs a binary label but column {column!r} holds "
+            f"{values.size} values {shown} in {where}; use a multi-class metric (f1_macro, "
+            "roc_auc_ovr, accuracy, ...)"
+        )
+    if metric == "f1" and not np.isin(values, (0, 1)).all():
+        raise TrainingError(
+            f"metric 'f1' needs labels coded 0/1 but column {column!r} holds {shown} in {where}"
+        )
 
 
 def input_example(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
@@ -242,9 +271,33 @@ def fit_recipe(frame: pd.DataFrame, config: ModelConfig, recipe: Recipe, end: da
     return Fit(recipe, model, train, start, end, perf_counter() - began, available)
 
 
-def predict(model: Any, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
-    """The model's output in the form the configured metric needs."""
-    return prediction_for_metric(model, features(frame, config), config.metric)
+def predict(
+    model: Any, frame: pd.DataFrame, config: ModelConfig, classes: np.ndarray | None = None
+) -> np.ndarray:
+    """The model's output in the form the configured metric needs (class probabilities in the
+    order of `classes`, when given, for log_loss and roc_auc_ovr)."""
+    return prediction_for_metric(model, features(frame, config), config.metric, classes)
+
+
+def drift_prediction(model: Any, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
+    """What prediction drift compares: `predict`, except the predicted class where the metric
+    scores a probability matrix (log_loss, roc_auc_ovr)."""
+    if config.metric in ("log_loss", "roc_auc_ovr"):
+        return np.asarray(model.predict(features(frame, config)))
+    return predict(model, frame, config)
+
+
+def metric_classes(config: ModelConfig, y: np.ndarray, *models: Any) -> np.ndarray | None:
+    """The classes probability metrics (log_loss, roc_auc_ovr) score on: the labels `y`, the
+    declared classes and every model's classes, so models that know different classes are
+    compared on the same columns; None for any other metric."""
+    if config.metric not in ("log_loss", "roc_auc_ovr"):
+        return None
+    parts = [class_labels(y)]
+    if isinstance(config.classes, list):
+        parts.append(class_labels(np.asarray(config.classes)))
+    parts += [np.asarray(m.classes_) for m in models if m is not None]
+    return np.unique(np.concatenate(parts))
 
 
 def training_scores(model: Any, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray | None:
@@ -259,7 +312,9 @@ def training_scores(model: Any, frame: pd.DataFrame, config: ModelConfig) -> np.
 
 def evaluate(model: Any, frame: pd.DataFrame, config: ModelConfig) -> float:
     """The configured metric of `model` on `frame`'s labelled rows."""
-    return score(config.metric, target(frame, config), predict(model, frame, config))
+    y = target(frame, config)
+    classes = metric_classes(config, y, model)
+    return score(config.metric, y, predict(model, frame, config, classes), classes)
 
 
 def reference_sample(frame: pd.DataFrame, config: ModelConfig, seed: int = 0) -> pd.DataFrame:

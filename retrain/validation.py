@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from retrain.config import Columns, Thresholds
+from retrain.metrics import BINARY_ONLY
 from retrain.timestamps import as_utc, utc_timestamps
 from retrain.window_stats import ColumnFacts, WindowSummary, summarize
 
@@ -285,6 +286,50 @@ def _check_label(series: pd.Series, task: str | None) -> list[Problem]:
     return [_problem("single_class", name, msg, WARNING)]
 
 
+def _class_text(value: Any) -> str:
+    """A class as text, 1, 1.0 and "1.0" alike (a label column with nulls is read as floats)."""
+    text = str(value)
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def _check_label_classes(
+    series: pd.Series, metric: str | None, declared: list[Any] | None, schema: dict[str, Any] | None
+) -> list[Problem]:
+    """Labels the metric cannot score (a binary-only metric on three values, f1 on labels not
+    0/1) and labels outside the declared classes (errors) or the champion's (a warning)."""
+    name = str(series.name)
+    values = pd.unique(series.dropna())
+    shown = sorted(str(v) for v in values)[:MAX_LISTED]
+    problems: list[Problem] = []
+    if metric in BINARY_ONLY and len(values) > 2:
+        msg = (
+            f"metric {metric!r} needs a binary label but column {name!r} holds {len(values)} "
+            f"values {shown}; use a multi-class metric (f1_macro, roc_auc_ovr, accuracy, ...)"
+        )
+        problems.append(_problem("label_not_binary", name, msg))
+    elif metric == "f1" and len(values) and not pd.Series(values).isin((0, 1)).all():
+        msg = (
+            f"metric 'f1' needs labels coded 0/1 (1 positive) but column {name!r} holds {shown}; "
+            "use f1_macro, or code the positive class 1"
+        )
+        problems.append(_problem("label_not_binary", name, msg))
+    known = {_class_text(v) for v in declared} if declared else None
+    severity = ERROR
+    if known is None and schema and (schema.get("label") or {}).get("classes") is not None:
+        known, severity = {_class_text(v) for v in schema["label"]["classes"]}, WARNING
+    unseen = sorted(str(v) for v in values if _class_text(v) not in known) if known else []
+    if unseen:
+        where = "the declared classes" if severity == ERROR else "the champion's training labels"
+        msg = f"column {name!r} holds classes {unseen[:MAX_LISTED]} outside {where} "
+        msg += str(sorted(known or ()))
+        problems.append(_problem("unseen_class", name, msg, severity))
+    return problems
+
+
 def validate_window(
     df: pd.DataFrame,
     columns: Columns,
@@ -295,11 +340,14 @@ def validate_window(
     window_end: datetime | None = None,
     task: str | None = None,
     features: WindowSummary | None = None,
+    metric: str | None = None,
+    classes: list[Any] | None = None,
 ) -> ValidationReport:
     """Every problem of a window; with no schema (no champion yet) only the config is checked.
 
     The feature columns are checked from `features`, the window's merged summary when it was
-    streamed (`df` then holds the per-row columns only), else from `df`'s own columns."""
+    streamed (`df` then holds the per-row columns only), else from `df`'s own columns. With
+    `metric` (and the declared `classes`), the labels are checked against what it can score."""
     if features is None:
         features = summarize(df, None, list(columns.numeric), list(columns.categorical))
     problems = _check_row_count(df, thresholds)
@@ -310,4 +358,6 @@ def validate_window(
     problems += _check_features(features, columns, thresholds, schema)
     if columns.label in df.columns:
         problems += _check_label(df[columns.label], task)
+        if task == "classification":
+            problems += _check_label_classes(df[columns.label], metric, classes, schema)
     return ValidationReport(problems=tuple(problems))

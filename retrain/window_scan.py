@@ -123,7 +123,7 @@ def scan_batches(
         if model is not None and error is None:
             try:
                 outputs = champion_outputs(model, batch, config)
-                extra[PREDICTION] = outputs.for_metric(config.metric)
+                extra[PREDICTION] = outputs.drift_values(config.metric)
             except PREDICT_ERRORS as exc:
                 error = f"{type(exc).__name__}: {exc}"
             else:

@@ -18,7 +18,7 @@ from retrain.drift_stats import PREDICTION
 from retrain.loop import ChampionState, RunInfo
 from retrain.scoring import ChampionOutputs, reference_statistics
 from retrain.settings import Settings
-from retrain.training import predict
+from retrain.training import drift_prediction
 from retrain.window_scan import ScannedWindow
 
 __all__ = ["PREDICTION", "measure_drift"]
@@ -41,11 +41,11 @@ def measure_drift(
     cols = config.columns
     frame = window.frame
     current = {
-        PREDICTION: pd.Series(outputs.for_metric(config.metric), index=frame.index),
+        PREDICTION: pd.Series(outputs.drift_values(config.metric), index=frame.index),
         cols.label: frame[cols.label],
     }
     reference = champion.reference.assign(
-        **{PREDICTION: predict(champion.model, champion.reference, config)}
+        **{PREDICTION: drift_prediction(champion.model, champion.reference, config)}
     )
     stats = reference_statistics(champion.model, champion.reference, config, champion.stats)
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,7 +9,7 @@ from retrain.config import ModelConfig
 from retrain.gate import GateResult, gate
 from retrain.loop import ChampionState
 from retrain.tournament import Tournament
-from retrain.training import predict, target
+from retrain.training import metric_classes, predict, target
 
 
 @task(cache_policy=NO_CACHE)
@@ -21,11 +21,14 @@ def gate_challenger(
     holdout = contest.holdout
     t = config.thresholds
     segment = config.columns.segment
+    y = target(holdout, config)
+    models = (contest.gate_model, champion.model if champion else None)
+    classes = metric_classes(config, y, *models)
     result = gate(
         config.metric,
-        target(holdout, config),
-        predict(contest.gate_model, holdout, config),
-        predict(champion.model, holdout, config) if champion else None,
+        y,
+        predict(contest.gate_model, holdout, config, classes),
+        predict(champion.model, holdout, config, classes) if champion else None,
         min_gain=t.min_gain,
         floor=t.absolute_floor,
         resamples=t.bootstrap_resamples,
@@ -36,6 +39,7 @@ def gate_challenger(
         min_segment_rows=t.min_segment_rows,
         mode=t.gate_mode,
         margin=t.non_inferiority_margin,
+        classes=classes,
     )
     get_run_logger().info(
         "gate (%s): %s (%s); challenger %s %.4f vs champion %s",

@@ -9,6 +9,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from retrain.class_outputs import proba_columns
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
 from retrain.data import LoadedWindow
@@ -78,11 +79,15 @@ def _reference_stats(config: ModelConfig, fit: Fit) -> ReferenceStats:
     train, cols = fit.train, config.columns
     outputs = champion_outputs(fit.model, train, config)
     frame = {c: train[c] for c in (*cols.features, cols.label)}
-    frame[PREDICTION] = pd.Series(outputs.for_metric(config.metric), index=train.index)
+    frame[PREDICTION] = pd.Series(outputs.drift_values(config.metric), index=train.index)
     extra = [cols.label, PREDICTION]
     if has_training_scores(config, outputs):  # the range of the scores monitoring bins and bounds
         frame[SCORE] = pd.Series(outputs.values, index=train.index)
         extra.append(SCORE)
+    if outputs.proba is not None and outputs.labels is not None:  # each class's probability
+        for j, column in enumerate(proba_columns(outputs.labels)):
+            frame[column] = pd.Series(outputs.proba[:, j], index=train.index)
+            extra.append(column)
     return compute_reference_stats(frame, cols.numeric, cols.categorical, extra)
 
 

@@ -28,6 +28,8 @@ def validate_data(
         window_end=day_start(as_of),
         task=str(config.task),
         features=window.features,
+        metric=config.metric,
+        classes=config.classes if isinstance(config.classes, list) else None,
     )
     logger = get_run_logger()
     for problem in report.problems:
