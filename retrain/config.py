@@ -70,6 +70,41 @@ class DataSource(_Strict):
         return v
 
 
+class LabelFeed(_Strict):
+    """Labels that land in their own feed, joined to the production rows by id (docs/labels.md):
+    `s3://<bucket>/<prefix>/dt=YYYY-MM-DD/<file>` keyed by the day the labels arrived, one row
+    per label (id, label, arrival time). A label counts as known at `as_of` only once it has
+    arrived before `as_of`; a repeated id is a correction (the last arrival wins)."""
+
+    prefix: str = Field(
+        description="Key prefix above the feed's dt=YYYY-MM-DD/ partitions (day of arrival)."
+    )
+    bucket: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=63,
+        description="S3 bucket of the feed; data.bucket when unset.",
+    )
+    id: str | None = Field(
+        default=None,
+        description="The feed's id column, matched to columns.id (the same name when unset).",
+    )
+    label: str | None = Field(
+        default=None, description="The feed's label column (columns.label when unset)."
+    )
+    arrived_at: str = Field(
+        default="arrived_at",
+        description="The feed's arrival timestamp column (UTC or ISO-8601; null: the partition's "
+        "day). It replaces windows.label_delay_days in deciding whether a label is known.",
+    )
+    format: Literal["parquet", "csv"] = Field(default="parquet", description="The feed's files.")
+
+    @field_validator("prefix")
+    @classmethod
+    def _safe_prefix(cls, v: str) -> str:
+        return DataSource._safe_prefix(v)
+
+
 class Columns(_Strict):
     id: str
     timestamp: str
@@ -380,6 +415,10 @@ class ModelConfig(_Strict):
     mode: Mode = Mode.auto
     schedule: str | None = Field(default=None, description="Cron schedule of the loop.")
     alerts: Alerts = Field(default_factory=Alerts)
+    labels: LabelFeed | None = Field(
+        default=None,
+        description="A label feed of its own (optional); unset: labels are in the data files.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -438,6 +477,16 @@ class ModelConfig(_Strict):
             raise ValueError(
                 "training.archived_versions needs training.validation_days > 0 to compare them"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _feed_apart(self) -> ModelConfig:
+        feed = self.labels
+        if feed is not None and (feed.bucket or self.data.bucket, feed.prefix) == (
+            self.data.bucket,
+            self.data.prefix,
+        ):
+            raise ValueError("labels.prefix must differ from data.prefix (the feed's own files)")
         return self
 
     @property
