@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from retrain import data, registry, reporting  # noqa: E402
 from retrain.clients import mlflow_client, s3_client  # noqa: E402
 from retrain.config import ModelConfig, load_model_config  # noqa: E402
-from retrain.flights import seed_flights  # noqa: E402
+from retrain.flights import seed_model  # noqa: E402
 from retrain.loop import monitoring_window  # noqa: E402
 from retrain.settings import Settings, get_settings  # noqa: E402
 
@@ -368,7 +368,7 @@ def where_to_look(settings: Settings, summary_url: str) -> None:
 def prepare(settings: Settings, config: ModelConfig, s3: Any, timeout_s: float) -> str:
     """Seed, deploy, bootstrap and run the replay unless every week is recorded; boot version."""
     began = time.perf_counter()
-    seeded = seed_flights(s3, config.data, *SEED)
+    seeded = seed_model(s3, config, *SEED)  # the config's layout: labels in-file or a feed
     print(
         f"seed: s3://{config.data.bucket}/{config.data.prefix}/ {len(seeded.days_written)} days "
         f"written, {len(seeded.days_skipped)} already there ({time.perf_counter() - began:.1f} s)"

@@ -129,9 +129,8 @@ def test_labels_arriving_one_to_five_days_late_are_scored_only_once_they_arrived
     assert record["champion"]["version"] == "1"
     model = load_sklearn_model(f"models:/{name}/1")
     config = load_config(tmp_path / name / "model.yaml")
-    expected = score(
-        "roc_auc", known[LABEL].to_numpy(), model.predict_proba(features(known, config))[:, 1]
-    )
+    scores = model.predict_proba(features(known, config))[:, 1].astype(np.float32)  # as served
+    expected = score("roc_auc", known[LABEL].to_numpy(), scores)
     assert record["champion"]["metric_now"] == pytest.approx(expected, abs=1e-12)
 
     labels = record["labels"]
