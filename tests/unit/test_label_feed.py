@@ -80,7 +80,7 @@ def test_the_join_fills_labels_and_arrival_times_and_marks_the_matched_labels() 
 
 def test_ids_of_different_types_are_a_named_error() -> None:
     folded = fold_arrivals(_feed([1, 2], [1, 0], ["2024-03-02"] * 2))
-    with pytest.raises(DataError, match="ids of the data .* and of the label feed .* differ"):
+    with pytest.raises(DataError, match=r"ids of the data .* and of the label feed .* differ"):
         folded.join(_rows(["1", "2"], ["2024-03-01"] * 2), _config())
 
 
