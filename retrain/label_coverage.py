@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 
 from retrain.config import ModelConfig
+from retrain.label_feed import FEED_ATTR
 from retrain.maturity import ARRIVED, due_mask, uses_arrival_times
 from retrain.training import matured_mask
-
-FEED_ATTR = "label_feed"  # frame.attrs key of the feed's counts (set where the feed is joined)
 
 
 def _share(part: int, whole: int) -> float | None:

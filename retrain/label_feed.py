@@ -40,6 +40,8 @@ from retrain.data import (
 )
 from retrain.maturity import ARRIVED, day_start
 
+FEED_ATTR = "label_feed"  # frame.attrs key of the feed's counts (FeedLabels.to_dict)
+
 _ID, _LABEL, _AT = "id", "label", "arrived_at"  # the feed's columns once read
 
 
@@ -268,6 +270,22 @@ def _renamed(frame: pd.DataFrame, names: dict[str, str], day: date) -> pd.DataFr
     return pd.DataFrame(
         {_ID: frame[names[_ID]].to_numpy(), _LABEL: frame[names[_LABEL]].to_numpy(), _AT: arrived}
     ).reset_index(drop=True)
+
+
+def with_feed_labels(
+    s3: Any, config: ModelConfig, frame: pd.DataFrame, window: Window, as_of: date
+) -> pd.DataFrame:
+    """A loaded window's rows with their labels from the feed (arrivals on the window's days,
+    before `as_of`), the feed's counts in `attrs[FEED_ATTR]`; unchanged without a feed. Labels
+    not known at a given day are then nulled by `retrain.maturity` (arrival times decide)."""
+    if config.labels is None:
+        return frame
+    labels = read_feed(s3, config, window, as_of)
+    attrs = dict(frame.attrs)
+    joined = labels.join(frame, config)
+    missing = [c for c in attrs.get("missing_columns", []) if c != config.columns.label]
+    joined.attrs = {**attrs, "missing_columns": missing, FEED_ATTR: labels.to_dict()}
+    return joined
 
 
 def joiner(labels: FeedLabels, config: ModelConfig) -> Callable[[pd.DataFrame], pd.DataFrame]:

@@ -190,6 +190,7 @@ def baseline_metrics(
     settings: Settings, config: ModelConfig, s3: Any, version: str
 ) -> dict[date, float | None]:
     """The never-retrained model scored on each window's matured labels, as the flow scores."""
+    from retrain.label_feed import with_feed_labels
     from retrain.model_io import load_sklearn_model
     from retrain.training import evaluate, mask_immature_labels, matured
 
@@ -201,7 +202,8 @@ def baseline_metrics(
             s3, config.data, config.columns, monitoring_window(config, as_of),
             max_rows=config.thresholds.max_window_rows,
         )  # fmt: skip
-        rows = matured(mask_immature_labels(loaded.frame, config, as_of), config)
+        frame = with_feed_labels(s3, config, loaded.frame, loaded.window, as_of)  # if a feed
+        rows = matured(mask_immature_labels(frame, config, as_of), config)
         enough = len(rows) >= config.thresholds.min_labelled_rows
         scores[as_of] = evaluate(model, rows, config) if enough else None
     return scores

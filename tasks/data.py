@@ -16,7 +16,7 @@ from retrain.clients import s3_client
 from retrain.config import ConfigError, ModelConfig
 from retrain.data import DataError, LoadedWindow, Window
 from retrain.errors import service_call
-from retrain.label_coverage import FEED_ATTR
+from retrain.label_feed import FEED_ATTR
 from retrain.loop import ChampionState
 from retrain.model_io import UntrustedModelError
 from retrain.scoring import reference_statistics
@@ -146,14 +146,12 @@ def _join_feed(
     settings: Settings, config: ModelConfig, window: Window, as_of: date, frame: pd.DataFrame
 ) -> pd.DataFrame:
     """A loaded window with its labels from the label feed (unchanged without a feed)."""
-    labels = _read_feed(settings, config, window, as_of)
-    if labels is None:
+    if config.labels is None:
         return frame
-    attrs = dict(frame.attrs)
-    joined = labels.join(frame, config)
-    missing = [c for c in attrs.get("missing_columns", []) if c != config.columns.label]
-    joined.attrs = {**attrs, "missing_columns": missing, FEED_ATTR: labels.to_dict()}
-    return joined
+    source = label_feed.feed_source(config)
+    where = f"s3://{source.bucket}/{source.prefix}/ {window.start}..{min(window.end, as_of)}"
+    with service_call("S3", "read label feed", where):
+        return label_feed.with_feed_labels(s3_client(settings), config, frame, window, as_of)
 
 
 @task(**{**RETRY_IO, "retries": 2, "retry_delay_seconds": [2, 5]})
