@@ -53,7 +53,8 @@ def label_summary(frame: pd.DataFrame, config: ModelConfig, as_of: date) -> dict
         "late_labels": None,
         "before_event": None,
     }
-    if not uses_arrival_times(frame, config):
+    ts = frame.get(config.columns.timestamp)
+    if not uses_arrival_times(frame, config) or not pd.api.types.is_datetime64_any_dtype(ts):
         return out
     lags = lag_hours(frame, config, known)
     delay_hours = 24.0 * config.windows.label_delay_days

@@ -32,6 +32,13 @@ def label_cutoff(as_of: date, label_delay_days: int) -> datetime:
     return day_start(as_of) - timedelta(days=label_delay_days)
 
 
+def _timestamps(frame: pd.DataFrame, column: str) -> pd.Series | None:
+    """The column when it holds datetimes (a window whose files lack it has nulls instead)."""
+    if column not in frame.columns or not pd.api.types.is_datetime64_any_dtype(frame[column]):
+        return None
+    return frame[column]
+
+
 def uses_arrival_times(frame: pd.DataFrame, config: ModelConfig) -> bool:
     """Whether the frame's labels came from a label feed (their arrival times decide)."""
     return config.labels is not None and ARRIVED in frame.columns
@@ -43,21 +50,21 @@ def unknown_mask(frame: pd.DataFrame, config: ModelConfig, as_of: date) -> np.nd
     if uses_arrival_times(frame, config):
         arrived = frame[ARRIVED]
         return np.asarray((arrived.isna() | (arrived >= day_start(as_of))).to_numpy(), dtype=bool)
-    ts = config.columns.timestamp
-    if ts not in frame.columns:
+    ts = _timestamps(frame, config.columns.timestamp)
+    if ts is None:
         return np.zeros(len(frame), dtype=bool)
     cutoff = label_cutoff(as_of, config.windows.label_delay_days)
-    return np.asarray((frame[ts] >= cutoff).to_numpy(), dtype=bool)
+    return np.asarray((ts >= cutoff).to_numpy(), dtype=bool)
 
 
 def due_mask(frame: pd.DataFrame, config: ModelConfig, as_of: date) -> np.ndarray:
     """Rows whose label should be known by `as_of`: events older than the label delay (the
     expected delay of a feed), in both layouts."""
-    ts = config.columns.timestamp
-    if ts not in frame.columns or frame.empty:
+    ts = _timestamps(frame, config.columns.timestamp)
+    if ts is None or frame.empty:
         return np.zeros(len(frame), dtype=bool)
     cutoff = label_cutoff(as_of, config.windows.label_delay_days)
-    return np.asarray((frame[ts] < cutoff).to_numpy(), dtype=bool)
+    return np.asarray((ts < cutoff).to_numpy(), dtype=bool)
 
 
 def mask_unknown_labels(frame: pd.DataFrame, config: ModelConfig, as_of: date) -> pd.DataFrame:
