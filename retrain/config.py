@@ -504,8 +504,9 @@ class ModelConfig(_Strict):
     def config_hash(self) -> str:
         """A short stable hash of the validated config, tagged on every model version; where
         alerts go changes no decision, so it is left out."""
-        blob = json.dumps(self.model_dump(mode="json", exclude={"alerts"}), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
+        unset = {"labels"} if self.labels is None else set()  # hashes from before labels existed
+        blob = json.dumps(self.model_dump(mode="json", exclude={"alerts", *unset}), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _format_errors(source: str, exc: ValidationError) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from retrain.attention import attention_problem
 from retrain.config import ConfigError, ModelConfig, parse_config
 from retrain.data import DataError
 from retrain.label_coverage import FEED_ATTR, label_metrics, label_summary
@@ -172,3 +173,30 @@ def test_the_feed_config_defaults_to_the_data_bucket_and_columns() -> None:
 def test_a_bad_feed_config_names_the_field(labels: dict[str, str], needle: str) -> None:
     with pytest.raises(ConfigError, match=needle.replace(".", r"\.")):
         parse_config(merge(config_dict("m", "bucket", "data"), {"labels": labels}))
+
+
+def test_labels_missing_with_a_feed_names_the_feed_its_coverage_and_lag() -> None:
+    config = _config()
+    record = {
+        "as_of": "2024-03-11",
+        "decision": {"reasons": ["labels_missing"], "details": {"rows_past_label_delay": 900}},
+        "labels": {
+            "due_rows": 900,
+            "due_labelled_rows": 12,
+            "due_coverage": 0.0133,
+            "lag_hours_median": 30.5,
+            "lag_hours_p95": 70.0,
+            "orphans": 850,
+        },
+    }
+    message = attention_problem(record, config)
+    assert message is not None and "(labels_missing): 900 rows are older than" in message
+    assert "only 12 have a label that arrived before 2024-03-11 (due coverage 0.0133)" in message
+    assert "30.5 h (median), 70.0 h (p95); 850 feed labels matched no row" in message
+    assert "check the label feed s3://bucket/labels/" in message
+
+
+def test_the_config_hash_of_a_config_without_a_feed_is_unchanged_by_the_new_field() -> None:
+    raw = config_dict("m", "bucket", "data")
+    assert parse_config(raw).config_hash() != _config().config_hash()
+    assert parse_config({**raw, "labels": None}).config_hash() == parse_config(raw).config_hash()
