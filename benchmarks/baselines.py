@@ -20,6 +20,7 @@ from benchmarks.decisions_table import FreshnessPoint, PolicyWindow
 from retrain import data, training
 from retrain.config import ModelConfig, Recipe
 from retrain.data import Window
+from retrain.label_feed import with_feed_labels
 from retrain.loop import monitoring_window
 from retrain.training import TrainingError, evaluate, mask_immature_labels, matured, slices
 
@@ -64,6 +65,8 @@ def load_history(s3: Any, config: ModelConfig, windows: Iterable[Window]) -> His
             f"{edges[-1]}"
         )
     frame = pd.concat(frames, ignore_index=True)
+    # a label feed: every label of the range, its arrival time deciding maturity per window
+    frame = with_feed_labels(s3, config, frame, Window(edges[0], edges[-1]), edges[-1])
     return History(frame, np.concatenate(starts), frozenset(edges))
 
 

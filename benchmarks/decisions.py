@@ -231,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
     s3 = s3_client(settings)
     began = time.perf_counter()
     if is_flights(config):
-        seeded = flights.seed_flights(s3, config.data, *FLIGHTS_SEED)
+        seeded = flights.seed_model(s3, config, *FLIGHTS_SEED)  # in-file labels, or a feed
         print(f"seed: {len(seeded.days_written)} days written, {len(seeded.days_skipped)} there")
     loop: list[tables.PolicyWindow] = []
     sources: dict[str, str] = {}

@@ -14,6 +14,7 @@ from retrain.attention import (
 from retrain.config import Mode, ModelConfig, load_model_config
 from retrain.estimate import earlier_estimate, estimate_days, history_metrics, with_estimate
 from retrain.events import record_events, retrain_started, run_failed
+from retrain.label_coverage import label_metrics, label_summary
 from retrain.loop import (
     ChampionState,
     InvalidDataError,
@@ -33,7 +34,14 @@ from retrain.loop import (
 from retrain.settings import Settings, get_settings
 from tasks.alerts import send_alerts
 from tasks.approval import request_approval
-from tasks.data import check_buckets, load_history, load_window, prefix_seen, scan_window
+from tasks.data import (
+    check_buckets,
+    check_label_feed,
+    load_history,
+    load_window,
+    prefix_seen,
+    scan_window,
+)
 from tasks.drift import measure_drift
 from tasks.evaluation import check_estimate, estimate_performance, evaluate_champion
 from tasks.events import emit_events
@@ -86,6 +94,7 @@ def monitor_and_retrain(
     opened = False
     try:
         check_buckets(settings, config)
+        check_label_feed(settings, config)
         with model_lock(config.name):
             run = start_run(settings, config, as_of, mode)
             opened = True
@@ -113,6 +122,7 @@ def _monitor(
         window = scan_window(settings, config, days, as_of, champion)
         validation = validate_data(config, window, champion, as_of)
         record.update(window=window_summary(window, config), validation=validation.to_dict())
+        record["labels"] = label_summary(window.frame, config, as_of)
         drift, outputs, drifting = None, None, None
         if champion is not None and validation.valid and len(window.frame):
             outputs = predict_champion(config, window, champion)
@@ -140,7 +150,8 @@ def _monitor(
         if estimate is not None:
             record["estimated_performance"] = estimate
         if monitoring is not None:
-            log_monitoring_history(settings, run, monitoring, history_metrics(estimate))
+            extra = {**history_metrics(estimate), **label_metrics(record["labels"])}
+            log_monitoring_history(settings, run, monitoring, extra)
         history = load_history(settings, config, mode, as_of)
         if champion is not None and estimate is not None:
             estimate["earlier"] = _check_earlier_estimate(
@@ -197,6 +208,7 @@ def _retrain(
     contest = hold_tournament(config, training, as_of, champion, archived)
     verdict = gate_challenger(config, contest, champion)
     record.update(training=training_summary(training, contest, config, as_of))
+    record["training"]["labels"] = label_summary(training.frame, config, as_of)
     record["gate"] = verdict.to_dict()
     promote = verdict.promote and run.mode == "auto"
     expected = champion.champion.version if champion else None

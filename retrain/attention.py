@@ -14,8 +14,8 @@ import pandas as pd
 
 from retrain.config import ModelConfig
 from retrain.drift import DriftSummary
+from retrain.maturity import due_mask
 from retrain.policy import NEEDS_ATTENTION, PolicyInputs
-from retrain.training import label_cutoff
 
 
 class NeedsAttentionError(RuntimeError):
@@ -24,10 +24,7 @@ class NeedsAttentionError(RuntimeError):
 
 def rows_past_label_delay(frame: pd.DataFrame, config: ModelConfig, as_of: date) -> int:
     """Rows of the window whose label should have arrived by `as_of` (older than the delay)."""
-    ts = config.columns.timestamp
-    if ts not in frame.columns or frame.empty:
-        return 0
-    return int((frame[ts] < label_cutoff(as_of, config.windows.label_delay_days)).sum())
+    return int(due_mask(frame, config, as_of).sum())
 
 
 def with_window_facts(
@@ -60,9 +57,32 @@ def attention_problem(record: dict[str, Any], config: ModelConfig) -> str | None
             "check data.bucket and data.prefix in the model config"
         )
     details = record["decision"].get("details", {})
+    if config.labels is not None:
+        return f"{head} (labels_missing): " + _feed_problem(record, config)
     return (
         f"{head} (labels_missing): {details.get('rows_past_label_delay')} rows are older than "
         f"the label delay ({config.windows.label_delay_days} days) but only "
         f"{details.get('labelled_rows')} have a '{config.columns.label}' value; check the "
         "label feed under " + where
+    )
+
+
+def _feed_problem(record: dict[str, Any], config: ModelConfig) -> str:
+    """What a label feed's coverage and lag say about labels that did not come."""
+    labels = record.get("labels") or {}
+    assert config.labels is not None
+    bucket = config.labels.bucket or config.data.bucket
+    lag = labels.get("lag_hours_p95")
+    arrived = (
+        f"those that arrived took {labels.get('lag_hours_median')} h (median), {lag} h (p95)"
+        if lag is not None
+        else "none arrived"
+    )
+    return (
+        f"{labels.get('due_rows')} rows are older than the expected label delay "
+        f"({config.windows.label_delay_days} days) but only {labels.get('due_labelled_rows')} "
+        f"have a label that arrived before {record['as_of']} (due coverage "
+        f"{labels.get('due_coverage')}); {arrived}; {labels.get('orphans')} feed labels matched "
+        f"no row; check the label feed s3://{bucket}/{config.labels.prefix}/ (labels.id "
+        "matching columns.id, arrivals written) or raise windows.label_delay_days"
     )

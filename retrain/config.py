@@ -75,6 +75,41 @@ class DataSource(_Strict):
         return v
 
 
+class LabelFeed(_Strict):
+    """Labels that land in their own feed, joined to the production rows by id (docs/labels.md):
+    `s3://<bucket>/<prefix>/dt=YYYY-MM-DD/<file>` keyed by the day the labels arrived, one row
+    per label (id, label, arrival time). A label counts as known at `as_of` only once it has
+    arrived before `as_of`; a repeated id is a correction (the last arrival wins)."""
+
+    prefix: str = Field(
+        description="Key prefix above the feed's dt=YYYY-MM-DD/ partitions (day of arrival)."
+    )
+    bucket: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=63,
+        description="S3 bucket of the feed; data.bucket when unset.",
+    )
+    id: str | None = Field(
+        default=None,
+        description="The feed's id column, matched to columns.id (the same name when unset).",
+    )
+    label: str | None = Field(
+        default=None, description="The feed's label column (columns.label when unset)."
+    )
+    arrived_at: str = Field(
+        default="arrived_at",
+        description="The feed's arrival timestamp column (UTC or ISO-8601; null: the partition's "
+        "day). It replaces windows.label_delay_days in deciding whether a label is known.",
+    )
+    format: Literal["parquet", "csv"] = Field(default="parquet", description="The feed's files.")
+
+    @field_validator("prefix")
+    @classmethod
+    def _safe_prefix(cls, v: str) -> str:
+        return DataSource._safe_prefix(v)
+
+
 class Columns(_Strict):
     """Which column of the production data is which."""
 
@@ -511,6 +546,10 @@ class ModelConfig(_Strict):
     approval: Approval = Field(
         default_factory=Approval, description="How long a challenger waits in mode: approval."
     )
+    labels: LabelFeed | None = Field(
+        default=None,
+        description="A label feed of its own (optional); unset: labels are in the data files.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -592,6 +631,16 @@ class ModelConfig(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _feed_apart(self) -> ModelConfig:
+        feed = self.labels
+        if feed is not None and (feed.bucket or self.data.bucket, feed.prefix) == (
+            self.data.bucket,
+            self.data.prefix,
+        ):
+            raise ValueError("labels.prefix must differ from data.prefix (the feed's own files)")
+        return self
+
     @property
     def recipes(self) -> list[Recipe]:
         """The candidate recipes, the default first."""
@@ -606,11 +655,12 @@ class ModelConfig(_Strict):
 
     def config_hash(self) -> str:
         """A short stable hash of the validated config, tagged on every model version; where
-        alerts go and how long an approval waits change no decision, so they are left out."""
-        blob = json.dumps(
-            self.model_dump(mode="json", exclude={"alerts", "approval"}), sort_keys=True
-        ).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
+        alerts go and how long an approval waits change no decision, so they are left out; the
+        optional fields added later (labels, classes) count only when set, so older hashes hold."""
+        unset = {k for k in ("labels", "classes") if getattr(self, k) is None}
+        exclude = {"alerts", "approval", *unset}
+        blob = json.dumps(self.model_dump(mode="json", exclude=exclude), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _format_errors(source: str, exc: ValidationError) -> str:

@@ -29,9 +29,10 @@ from sklearn.isotonic import IsotonicRegression, isotonic_regression
 
 from retrain.config import ModelConfig, Task
 from retrain.data import Window
+from retrain.maturity import unknown_mask
 from retrain.policy import PolicyInputs
 from retrain.scoring import ChampionOutputs, champion_outputs
-from retrain.training import label_cutoff, matured_mask
+from retrain.training import matured_mask
 
 ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 LABEL_DRAWS = 200  # Monte Carlo draws of the labels the calibrated probabilities imply
@@ -220,8 +221,7 @@ def window_estimate(
     if config.task is not Task.classification:
         return None
     ts = frame[config.columns.timestamp]
-    cutoff = label_cutoff(as_of, config.windows.label_delay_days)
-    pending = (ts >= cutoff).to_numpy()
+    pending = unknown_mask(frame, config, as_of)  # not yet due, or (a feed) not yet arrived
     reference = newest_rows(~pending & matured_mask(frame, config), ts, CALIBRATION_MAX_ROWS)
     out: dict[str, Any] = {
         "metric": config.metric,

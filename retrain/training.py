@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from time import perf_counter
 from typing import Any
 
@@ -15,6 +15,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from retrain.config import ModelConfig, Recipe, Task
+from retrain.maturity import day_start as day_start  # re-exported: callers import it here
+from retrain.maturity import label_cutoff, mask_unknown_labels
 from retrain.metrics import BINARY_ONLY, prediction_for_metric, score
 
 MISSING = "__missing__"
@@ -26,32 +28,10 @@ class TrainingError(ValueError):
     """Not enough usable rows to train or hold out, with the numbers."""
 
 
-def day_start(day: date) -> datetime:
-    """Midnight UTC at the start of `day`."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def label_cutoff(as_of: date, label_delay_days: int) -> datetime:
-    """Events before this instant have matured labels as of `as_of`."""
-    return day_start(as_of) - timedelta(days=label_delay_days)
-
-
 def mask_immature_labels(frame: pd.DataFrame, config: ModelConfig, as_of: date) -> pd.DataFrame:
-    """Null the labels of events too recent to have matured (what production would see).
-
-    A new frame whose label column is new and whose other columns share `frame`'s data (no
-    copy of the window); `frame` itself is left as it was."""
-    cutoff = label_cutoff(as_of, config.windows.label_delay_days)
-    ts, label = config.columns.timestamp, config.columns.label
-    if label not in frame.columns or ts not in frame.columns:
-        return frame
-    immature = frame[ts] >= cutoff
-    if not immature.any():
-        return frame
-    out = frame.copy(deep=False)  # shares every column's data; only the label is replaced
-    numeric = pd.api.types.is_numeric_dtype(out[label])
-    out[label] = (out[label].astype("float64") if numeric else out[label]).where(~immature)
-    return out
+    """Null the labels not known at `as_of` (what production would see): by arrival time with
+    a label feed, by the label delay without (`retrain.maturity`, the one place that decides)."""
+    return mask_unknown_labels(frame, config, as_of)
 
 
 def matured_mask(frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:

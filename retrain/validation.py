@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from retrain.config import Columns, Thresholds
+from retrain.maturity import ARRIVED
 from retrain.metrics import BINARY_ONLY
 from retrain.timestamps import as_utc, utc_timestamps
 from retrain.window_stats import ColumnFacts, WindowSummary, summarize
@@ -127,7 +128,7 @@ def _check_columns(df: pd.DataFrame, columns: Columns, summarised: list[str]) ->
         for c in required
         if c in present and c in df.attrs.get("missing_columns", ())
     ]
-    known = {*required, *columns.optional}
+    known = {*required, *columns.optional, ARRIVED}  # ARRIVED: joined from a label feed
     # The loader keeps only configured columns and lists the files' other columns in attrs.
     extra = [*df.columns, *df.attrs.get("extra_columns", ())]
     problems += [

@@ -19,7 +19,7 @@ loaded window (`features=`), so a window is judged the same way whichever way it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -30,6 +30,7 @@ import pandas as pd
 from retrain.config import ModelConfig
 from retrain.data import LoadedWindow, WindowBatches, _empty_frame
 from retrain.drift_stats import PREDICTION, ReferenceStats
+from retrain.maturity import ARRIVED
 from retrain.scoring import ChampionOutputs, champion_outputs, concat_outputs
 from retrain.training import mask_immature_labels
 from retrain.window_stats import WindowSummary, summarize
@@ -53,7 +54,8 @@ class ScannedWindow(LoadedWindow):
 def per_row_columns(config: ModelConfig) -> list[str]:
     """The columns a scanned window keeps for every row."""
     cols = config.columns
-    return [cols.id, cols.timestamp, cols.label, *cols.optional]
+    arrival = [ARRIVED] if config.labels is not None else []  # a label feed's arrival times
+    return [cols.id, cols.timestamp, cols.label, *cols.optional, *arrival]
 
 
 class RowSample:
@@ -158,13 +160,16 @@ def scan_window(
     *,
     model: Any = None,
     stats: ReferenceStats | None = None,
+    join: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> ScannedWindow:
-    """Read the window's batches from S3 once (see the module's docstring)."""
+    """Read the window's batches from S3 once (see the module's docstring); `join` fills each
+    batch's labels from a label feed first (`retrain.label_feed`), so the files need none."""
     frame, summary, sample, outputs, error = scan_batches(
-        batches, config, as_of, model=model, stats=stats
+        map(join, batches) if join else batches, config, as_of, model=model, stats=stats
     )
+    missing = set(batches.missing_columns) - ({config.columns.label} if join else set())
     frame.attrs["extra_columns"] = sorted(batches.extra_columns)
-    frame.attrs["missing_columns"] = sorted(batches.missing_columns)
+    frame.attrs["missing_columns"] = sorted(missing)
     return ScannedWindow(
         frame,
         batches.window,

@@ -37,7 +37,7 @@ from retrain import data, registry, reporting, timeline  # noqa: E402
 from retrain.clients import mlflow_client, s3_client  # noqa: E402
 from retrain.config import ModelConfig, load_model_config  # noqa: E402
 from retrain.deployment_names import Purpose, deployment_path  # noqa: E402
-from retrain.flights import seed_flights  # noqa: E402
+from retrain.flights import seed_model  # noqa: E402
 from retrain.loop import monitoring_window  # noqa: E402
 from retrain.settings import Settings, get_settings  # noqa: E402
 
@@ -192,6 +192,7 @@ def baseline_metrics(
     settings: Settings, config: ModelConfig, s3: Any, version: str
 ) -> dict[date, float | None]:
     """The never-retrained model scored on each window's matured labels, as the flow scores."""
+    from retrain.label_feed import with_feed_labels
     from retrain.model_io import load_sklearn_model
     from retrain.training import evaluate, mask_immature_labels, matured
 
@@ -203,7 +204,8 @@ def baseline_metrics(
             s3, config.data, config.columns, monitoring_window(config, as_of),
             max_rows=config.thresholds.max_window_rows,
         )  # fmt: skip
-        rows = matured(mask_immature_labels(loaded.frame, config, as_of), config)
+        frame = with_feed_labels(s3, config, loaded.frame, loaded.window, as_of)  # if a feed
+        rows = matured(mask_immature_labels(frame, config, as_of), config)
         enough = len(rows) >= config.thresholds.min_labelled_rows
         scores[as_of] = evaluate(model, rows, config) if enough else None
     return scores
@@ -372,7 +374,7 @@ def where_to_look(settings: Settings, summary_url: str) -> None:
 def prepare(settings: Settings, config: ModelConfig, s3: Any, timeout_s: float) -> str:
     """Seed, deploy, bootstrap and run the replay unless every week is recorded; boot version."""
     began = time.perf_counter()
-    seeded = seed_flights(s3, config.data, *SEED)
+    seeded = seed_model(s3, config, *SEED)  # the config's layout: labels in-file or a feed
     print(
         f"seed: s3://{config.data.bucket}/{config.data.prefix}/ {len(seeded.days_written)} days "
         f"written, {len(seeded.days_skipped)} already there ({time.perf_counter() - began:.1f} s)"

@@ -6,15 +6,17 @@ from datetime import date
 from time import perf_counter
 from typing import Any
 
+import pandas as pd
 from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
-from retrain import data, reporting, window_scan
+from retrain import data, label_feed, reporting, window_scan
 from retrain.clients import s3_client
 from retrain.config import ConfigError, ModelConfig
 from retrain.data import DataError, LoadedWindow, Window
 from retrain.errors import service_call
+from retrain.label_feed import FEED_ATTR
 from retrain.loop import ChampionState, history_window
 from retrain.model_io import UntrustedModelError
 from retrain.scoring import reference_statistics
@@ -67,8 +69,9 @@ def load_window(
             window,
             max_rows=config.thresholds.max_window_rows,
         )
-    frame = mask_immature_labels(loaded.frame, config, as_of)
-    frame.attrs.update(loaded.frame.attrs)
+    joined = _join_feed(settings, config, window, as_of, loaded.frame)
+    frame = mask_immature_labels(joined, config, as_of)
+    frame.attrs.update(joined.attrs)
     return LoadedWindow(
         frame, loaded.window, loaded.days_present, loaded.days_missing, loaded.files
     )
@@ -85,6 +88,7 @@ def scan_window(
     """Read the window once, a batch at a time (never whole): labels not yet matured at `as_of`
     nulled, feature summaries merged, the champion's outputs and a sample of rows kept."""
     began = perf_counter()
+    labels = _read_feed(settings, config, window, as_of)  # first: a broken feed fails early
     with service_call("S3", "read window", _where(config, window)):
         batches = data.WindowBatches(
             s3_client(settings),
@@ -103,7 +107,10 @@ def scan_window(
             as_of,
             model=champion.model if champion else None,
             stats=stats,
+            join=label_feed.joiner(labels, config) if labels is not None else None,
         )
+    if labels is not None:
+        scanned.frame.attrs[FEED_ATTR] = labels.to_dict()
     get_run_logger().info(
         "read %d rows of %d files in batches in %.2f s%s",
         len(scanned.frame),
@@ -112,6 +119,50 @@ def scan_window(
         f" (champion v{champion.champion.version} scored them)" if champion else "",
     )
     return scanned
+
+
+def _read_feed(
+    settings: Settings, config: ModelConfig, window: Window, as_of: date
+) -> label_feed.FeedLabels | None:
+    """The label feed's labels of the window's days that arrived before `as_of` (None without
+    a feed)."""
+    if config.labels is None:
+        return None
+    source = label_feed.feed_source(config)
+    where = f"s3://{source.bucket}/{source.prefix}/ {window.start}..{min(window.end, as_of)}"
+    with service_call("S3", "read label feed", where):
+        labels = label_feed.read_feed(s3_client(settings), config, window, as_of)
+    get_run_logger().info(
+        "label feed: %d labels of %d files (%d duplicates, %d corrected)",
+        len(labels.ids),
+        len(labels.files),
+        labels.duplicates,
+        labels.corrected,
+    )
+    return labels
+
+
+def _join_feed(
+    settings: Settings, config: ModelConfig, window: Window, as_of: date, frame: pd.DataFrame
+) -> pd.DataFrame:
+    """A loaded window with its labels from the label feed (unchanged without a feed)."""
+    if config.labels is None:
+        return frame
+    source = label_feed.feed_source(config)
+    where = f"s3://{source.bucket}/{source.prefix}/ {window.start}..{min(window.end, as_of)}"
+    with service_call("S3", "read label feed", where):
+        return label_feed.with_feed_labels(s3_client(settings), config, frame, window, as_of)
+
+
+@task(**{**RETRY_IO, "retries": 2, "retry_delay_seconds": [2, 5]})
+def check_label_feed(settings: Settings, config: ModelConfig) -> None:
+    """Fail before any side effect when the model's label feed has no partition at all."""
+    if config.labels is None:
+        return
+    source = label_feed.feed_source(config)
+    where = f"s3://{source.bucket}/{source.prefix}/dt="
+    with service_call("S3", "ListObjectsV2", where):
+        label_feed.check_feed_prefix(s3_client(settings), config)
 
 
 def _where(config: ModelConfig, window: Window) -> str:

@@ -6,7 +6,16 @@ import pandas as pd
 import pytest
 
 from retrain.config import load_config
-from retrain.flights import CATEGORICAL, ID, LABEL, LEAKAGE, NUMERIC, TIMESTAMP, flights_frame
+from retrain.flights import (
+    ARRIVED_AT,
+    CATEGORICAL,
+    ID,
+    LABEL,
+    LEAKAGE,
+    NUMERIC,
+    TIMESTAMP,
+    flights_frame,
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +64,21 @@ def test_features_are_pre_departure(frame: pd.DataFrame) -> None:
     assert set(frame["origin"]) == {"EWR", "JFK", "LGA"}
     first = frame.iloc[0]
     assert first["day_of_week"] == 1  # 2013-01-01 was a Tuesday
+
+
+def test_arrivals_come_after_the_scheduled_departure_within_a_day() -> None:
+    arrivals = flights_frame(arrivals=True)
+    lag = (arrivals[ARRIVED_AT] - arrivals[TIMESTAMP]).dt.total_seconds() / 3600
+    assert list(arrivals.columns) == [ID, TIMESTAMP, *NUMERIC, *CATEGORICAL, LABEL, ARRIVED_AT]
+    assert str(arrivals[ARRIVED_AT].dt.tz) == "UTC" and arrivals[ARRIVED_AT].notna().all()
+    assert (lag > 0).mean() > 0.999 and lag.quantile(0.99) < 24
+    assert 1.5 < lag.median() < 5  # an hour or so of delay and taxi plus two to three in the air
+
+
+def test_the_two_feed_config_is_the_shipped_one_but_for_where_data_and_labels_land() -> None:
+    shipped = load_config("deployments/flights_delay.yaml").model_dump()
+    feed = load_config("deployments/two_feeds/flights_delay.yaml").model_dump()
+    assert {k for k in shipped if shipped[k] != feed[k]} == {"data", "labels"}
+    assert feed["data"]["prefix"] != shipped["data"]["prefix"]
+    assert feed["labels"]["id"] == ID and feed["labels"]["label"] == LABEL
+    assert feed["labels"]["arrived_at"] == ARRIVED_AT
