@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     config_dir: str = Field(
         default="deployments", description="Folder holding one YAML config per monitored model."
     )
+    native_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=1024,
+        description="OpenMP/BLAS threads of one flow run (fits, predicts). Unset: the cores "
+        "less one, shared by the runs in flight, at least 1 (retrain/threads.py; "
+        "docs/performance.md).",
+    )
 
 
 def get_settings() -> Settings:

@@ -9,6 +9,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from retrain import registry, timeline
+from retrain.budget import timed
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
 from retrain.errors import service_call
@@ -19,6 +20,7 @@ from tasks.data import RETRY_IO, retry_unless_bad_data
 
 
 @task(**RETRY_IO)
+@timed
 def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | None:
     """The champion with its model (loaded without pickle), reference sample and schema."""
     client = mlflow_client(settings)
@@ -37,6 +39,7 @@ def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | No
 
 
 @task(**RETRY_IO)
+@timed
 def find_archived(
     settings: Settings, config: ModelConfig, champion: ChampionState | None
 ) -> dict[str, Any]:
@@ -54,6 +57,7 @@ def find_archived(
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+@timed
 def register_challenger(
     settings: Settings,
     config: ModelConfig,
@@ -83,6 +87,7 @@ def register_challenger(
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def promote_challenger(
     settings: Settings, config: ModelConfig, version: str, expected: str | None, reason: str
 ) -> str | None:
@@ -119,6 +124,7 @@ def _retry_unless_refused(task: Any, task_run: Any, state: Any) -> bool:
     retry_condition_fn=_retry_unless_refused,
     cache_policy=NO_CACHE,
 )
+@timed
 def champion_for_window(
     settings: Settings, config: ModelConfig, current: ChampionState | None, as_of: date, mode: str
 ) -> ChampionState | None:

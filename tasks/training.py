@@ -9,6 +9,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from retrain.budget import timed
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
 from retrain.data import LoadedWindow
@@ -31,6 +32,7 @@ from retrain.validation import capture_schema
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def hold_tournament(
     config: ModelConfig,
     window: LoadedWindow,
@@ -55,6 +57,7 @@ def hold_tournament(
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def refit_winner(
     config: ModelConfig, window: LoadedWindow, contest: Tournament, as_of: date
 ) -> Fit:
@@ -87,6 +90,7 @@ def _reference_stats(config: ModelConfig, fit: Fit) -> ReferenceStats:
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+@timed
 def log_challenger(
     settings: Settings, config: ModelConfig, run: RunInfo, fit: Fit, holdout_score: float
 ) -> str:
