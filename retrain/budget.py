@@ -5,7 +5,9 @@ A run opens a budget (`run_budget`); every step wrapped with `timed` adds its wa
 the budget of the run it belongs to, also when it runs in another thread (Prefect's task runner
 copies the context into its threads). A step called twice (two scans) adds up. The decision
 record carries the dict as `record["seconds"]`, with `total` (the run so far) and `untimed`
-(orchestration and the flow's own code: the total less the steps, when positive).
+(orchestration and the flow's own code: the total less the steps, when positive). A step that
+runs beside another (`measure_drift` beside the estimate) is counted in full, so the overlap
+(at most the shorter step) is in both and `untimed` is short by at most that.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class Budget:
         """Set `total` (seconds since the run began) and `untimed`; the dict itself."""
         total = time.perf_counter() - self.began
         with self.lock:
-            steps = sum(s for k, s in self.seconds.items() if k not in (TOTAL, UNTIMED, *PARALLEL))
+            steps = sum(s for k, s in self.seconds.items() if k not in (TOTAL, UNTIMED))
             self.seconds[TOTAL] = round(total, 3)
             self.seconds[UNTIMED] = round(max(0.0, total - steps), 3)
         return self.seconds
@@ -110,9 +112,7 @@ def cost_table(budgets: Iterable[Mapping[str, Any]]) -> list[StepCost]:
     for seconds in budgets:
         for step, value in (seconds or {}).items():
             per_step.setdefault(step, []).append(float(value))
-    grand = sum(per_step.get(TOTAL, [])) or sum(
-        sum(v) for k, v in per_step.items() if k not in PARALLEL
-    )
+    grand = sum(per_step.get(TOTAL, [])) or sum(sum(v) for v in per_step.values())
     rows = [
         StepCost(k, sum(v), sum(v) / grand if grand else 0.0, statistics.median(v), len(v))
         for k, v in per_step.items()
