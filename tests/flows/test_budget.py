@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from flows.monitor import monitor_and_retrain
-from retrain import data
+from retrain import data, registry
 from retrain.budget import TOTAL, UNTIMED, cost_table
 from retrain.config import load_config
 from retrain.settings import Settings
+from retrain.version_cache import version_cache
 from tests.helpers import write_config
 from tests.streams import day, stream_config, write_stream
 
@@ -74,3 +75,28 @@ def test_records_and_summaries_carry_seconds_per_step(
     assert "## Seconds per step" in summary and "| scan_window |" in summary, summary
     table = cost_table([boot["seconds"], week["seconds"]])
     assert table[-1].step == TOTAL and table[-1].runs == 2
+
+
+def test_the_champion_loads_once_per_version_in_a_process(
+    stack: Settings, s3: Any, mlflow: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.registry import find_champion
+
+    name = f"cache_{uuid.uuid4().hex[:8]}"
+    raw = stream_config(name, stack.data_bucket, f"tests/streams/{name}")
+    write_config(tmp_path, raw)
+    monkeypatch.setenv("RETRAIN_CONFIG_DIR", str(tmp_path))
+    config = load_config(tmp_path / "model.yaml")
+    write_stream(s3, config.data, 30, lambda i: "A")
+    assert monitor_and_retrain(name, as_of=day(25))["promoted_version"] == "1"
+    cache = version_cache()
+    first = find_champion(stack, config)
+    hits = cache.hits
+    again = find_champion(stack, config)
+    assert cache.hits == hits + 1
+    assert again is not None and first is not None and again.model is first.model
+    run_id = mlflow.get_model_version(name, "1").run_id
+    assert (name, "1", run_id, "state") in cache._items
+    assert registry.version_runs(mlflow, name, ["1"]) == {"1": run_id}
+    with pytest.raises(Exception, match="has no version 7"):
+        registry.version_runs(mlflow, name, ["1", "7"])
