@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := $(PY) scripts/stack.py
 
-.PHONY: help setup up down status test test-unit lint fmt docs deploy demo evaluate seed bench bench-fleet bench-load clean
+.PHONY: help setup up down status test test-unit lint fmt docs deploy demo docs-pictures evaluate seed bench bench-cycle bench-fleet bench-load bench-threads clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,11 +50,21 @@ demo: up ## the main job: the deployed loop week by week over 2013 flights; tabl
 	@scripts/install_chromium.sh
 	@$(PY) scripts/demo.py
 
+docs-pictures: up ## refresh the committed pictures (docs/demo_metric.png, docs/dashboards/) from the demo's records
+	@scripts/install_chromium.sh
+	@$(PY) scripts/demo.py --docs-pictures
+
 evaluate: up ## the yardstick: the loop vs never retraining and a weekly cron, flights 2013 (RECIPES=84,365h56 ARGS=--skip-loop)
 	@nice -n 10 $(PY) benchmarks/decisions.py $(if $(RECIPES),--recipes $(RECIPES)) $(ARGS)
 
 bench: up ## drift at scale: Evidently DataDriftPreset vs our drift step (ROWS=1000000 by default)
 	@$(PY) benchmarks/drift_benchmark.py --rows $(or $(ROWS),1000000)
+
+bench-cycle: up ## one flights week through the real flow: each step's seconds against the floor (fits + one predict + writes)
+	@$(PY) benchmarks/cycle_benchmark.py $(if $(AS_OF),--as-of $(AS_OF))
+
+bench-threads: setup ## a week's fit and scan with 2 vs 1 native threads (THREADS="2 1"), no stack needed
+	@$(PY) benchmarks/threads_benchmark.py --threads $(or $(THREADS),2 1)
 
 bench-fleet: up ## fleet fan-out: 20 small models one after another vs 4 threads vs a 4-process Dask cluster
 	@$(PY) benchmarks/fleet_benchmark.py --models $(or $(MODELS),20) --parallel $(or $(PARALLEL),4)

@@ -11,12 +11,17 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.monitor import monitor_and_retrain
 from retrain.config_folder import scan_configs
 from retrain.settings import get_settings
+from retrain.threads import runs_in_flight
 
 
 @task(cache_policy=NO_CACHE)
-def run_model(name: str, as_of: date | None, shadow: bool) -> tuple[str, str, str]:
-    """The loop for one model (a subflow); its failure becomes an outcome, not an exception."""
-    state = monitor_and_retrain(name, as_of=as_of, shadow=shadow, return_state=True)
+def run_model(
+    name: str, as_of: date | None, shadow: bool, parallel: int = 1
+) -> tuple[str, str, str]:
+    """The loop for one model (a subflow); its failure becomes an outcome, not an exception.
+    `parallel` runs share this process: each gets its share of the native threads."""
+    with runs_in_flight(parallel):
+        state = monitor_and_retrain(name, as_of=as_of, shadow=shadow, return_state=True)
     if not state.is_completed():
         return name, "failed", state.message or ""
     record: dict[str, Any] = state.result()
@@ -24,9 +29,11 @@ def run_model(name: str, as_of: date | None, shadow: bool) -> tuple[str, str, st
 
 
 @flow(name="fleet-fan-out")
-def fan_out(names: list[str], as_of: date | None, shadow: bool) -> list[tuple[str, str, str]]:
+def fan_out(
+    names: list[str], as_of: date | None, shadow: bool, parallel: int = 1
+) -> list[tuple[str, str, str]]:
     """One `run_model` task per model on this flow's task runner."""
-    futures = run_model.map(names, as_of=as_of, shadow=shadow)
+    futures = run_model.map(names, as_of=as_of, shadow=shadow, parallel=parallel)
     return [f.result() for f in futures]
 
 
@@ -54,7 +61,7 @@ def fleet(
     if max_parallel < 1:
         raise ValueError(f"max_parallel must be >= 1, got {max_parallel}")
     results = fan_out.with_options(task_runner=task_runner(max_parallel, dask_address))(
-        names, as_of, shadow
+        names, as_of, shadow, 1 if dask_address else min(max_parallel, len(names) or 1)
     )
     if not models:  # a config file that does not load is a failed model, not a failed fleet
         results += [(str(p), "failed", e.splitlines()[0]) for p, e in scan.errors.items()]

@@ -11,6 +11,7 @@ from retrain.attention import (
     rows_past_label_delay,
     with_window_facts,
 )
+from retrain.budget import current_seconds, run_budget
 from retrain.config import Mode, ModelConfig, load_model_config
 from retrain.estimate import earlier_estimate, estimate_days, history_metrics, with_estimate
 from retrain.events import record_events, retrain_started, run_failed
@@ -32,6 +33,7 @@ from retrain.loop import (
     window_summary,
 )
 from retrain.settings import Settings, get_settings
+from retrain.threads import limited_threads, thread_limit
 from tasks.alerts import send_alerts
 from tasks.approval import request_approval
 from tasks.data import (
@@ -95,7 +97,8 @@ def monitor_and_retrain(
     try:
         check_buckets(settings, config)
         check_label_feed(settings, config)
-        with model_lock(config.name):
+        threads = thread_limit(settings.native_threads)
+        with run_budget(), model_lock(config.name), limited_threads(threads):
             run = start_run(settings, config, as_of, mode)
             opened = True
             return _monitor(settings, config, run, force_retrain)
@@ -114,6 +117,7 @@ def _monitor(
     """The steps, in order, under the model's lock; every outcome leaves a decision record."""
     as_of, mode = run.as_of, run.mode
     record = new_record(config, run, force_retrain)
+    record["seconds"] = current_seconds()  # each step adds its seconds (retrain/budget.py)
     links: dict[str, str] = {}
     try:
         champion = find_champion(settings, config)

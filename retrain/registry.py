@@ -303,6 +303,21 @@ def archived_versions(client: MlflowClient, name: str, current: str, n: int) -> 
     return found[:n]
 
 
+def version_runs(client: MlflowClient, name: str, versions: list[str]) -> dict[str, str]:
+    """Run id of each of `versions` of `name`, from one registry search (a missing version is
+    an error naming it)."""
+    if not versions:
+        return {}
+    found = {
+        str(mv.version): mv.run_id or ""
+        for mv in client.search_model_versions(f"name = {_quoted(name)}")
+    }
+    missing = [v for v in versions if v not in found]
+    if missing:
+        raise MlflowException(f"{name} has no version {', '.join(missing)}")
+    return {v: found[v] for v in versions}
+
+
 def log_reference(
     client: MlflowClient,
     run_id: str,

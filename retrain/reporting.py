@@ -7,6 +7,8 @@ import re
 from datetime import date
 from typing import Any
 
+from retrain.budget import seconds_lines
+
 RECORD_VERSION = 1
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|!])")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
@@ -219,6 +221,7 @@ def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
         lines += ["", "## Monitoring", "", *monitoring_lines(record["monitoring"])]
     if record.get("error"):
         lines += ["", f"Error: {md(record['error'])}"]
+    lines += seconds_lines(record.get("seconds"))
     lines += ["", "## Links", ""]
     lines += [f"- [{md(label)}]({url})" for label, url in links.items() if url]
     if record.get("record_uri"):

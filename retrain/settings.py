@@ -72,6 +72,14 @@ class Settings(BaseSettings):
         description="The code's commit tagged on every version and record; unset: read from the "
         "checkout with git (`<sha>-dirty` when it has changes).",
     )
+    native_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=1024,
+        description="OpenMP/BLAS threads of one flow run (fits, predicts). Unset: the cores "
+        "less one, shared by the runs in flight, at least 1 (retrain/threads.py; "
+        "docs/performance.md).",
+    )
 
 
 def get_settings() -> Settings:

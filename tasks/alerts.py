@@ -9,6 +9,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from retrain.alerts import email_message, send_email, send_slack
+from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.notify import events_for
 
@@ -25,6 +26,7 @@ def _load(kind: str, name: str) -> Any:
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def send_alerts(config: ModelConfig, record: dict[str, Any]) -> list[str]:
     """Each event to each block the model's config names (`slack:<event>`, `email:<event>`
     sent); a block that cannot be loaded or a channel that refuses never fails the run."""

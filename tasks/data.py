@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
 from retrain import data, label_feed, reporting, window_scan
+from retrain.budget import timed
 from retrain.clients import s3_client
 from retrain.config import ConfigError, ModelConfig
 from retrain.data import DataError, LoadedWindow, Window
@@ -42,6 +43,7 @@ RETRY_IO: dict[str, Any] = {
 
 
 @task(**{**RETRY_IO, "retries": 2, "retry_delay_seconds": [2, 5]})
+@timed
 def check_buckets(settings: Settings, config: ModelConfig) -> None:
     """Fail before any side effect when the data or loop bucket does not exist."""
     named = {
@@ -57,6 +59,7 @@ def check_buckets(settings: Settings, config: ModelConfig) -> None:
 
 
 @task(**RETRY_IO)
+@timed
 def load_window(
     settings: Settings, config: ModelConfig, window: Window, as_of: date
 ) -> LoadedWindow:
@@ -78,6 +81,7 @@ def load_window(
 
 
 @task(**RETRY_IO)
+@timed
 def scan_window(
     settings: Settings,
     config: ModelConfig,
@@ -170,6 +174,7 @@ def _where(config: ModelConfig, window: Window) -> str:
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+@timed
 def prefix_seen(settings: Settings, config: ModelConfig) -> bool:
     """Whether the model's data prefix has any partition at all (asked when a window is empty)."""
     where = f"s3://{config.data.bucket}/{config.data.prefix}/dt="
@@ -178,6 +183,7 @@ def prefix_seen(settings: Settings, config: ModelConfig) -> bool:
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+@timed
 def load_history(
     settings: Settings, config: ModelConfig, mode: str, as_of: date
 ) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from retrain import reporting
+from retrain.budget import timed
 from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
 from retrain.data import s3_uri
@@ -25,6 +26,7 @@ __all__ = ["PREDICTION", "measure_drift"]
 
 
 @task(retries=2, retry_delay_seconds=[5, 15], cache_policy=NO_CACHE)
+@timed
 def measure_drift(
     settings: Settings,
     config: ModelConfig,

@@ -8,6 +8,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.estimate import lined_up, window_estimate
 from retrain.loop import ChampionState
@@ -18,6 +19,7 @@ from retrain.window_scan import ScannedWindow
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def evaluate_champion(
     config: ModelConfig,
     window: ScannedWindow,
@@ -62,6 +64,7 @@ def evaluate_champion(
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def estimate_performance(
     config: ModelConfig,
     window: ScannedWindow,
@@ -89,6 +92,7 @@ def estimate_performance(
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def check_estimate(
     config: ModelConfig, days: ScannedWindow, champion: ChampionState, estimate: dict[str, Any]
 ) -> dict[str, Any]:

@@ -7,12 +7,14 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.evidently_ui import EvidentlyUIError, add_window
 from retrain.settings import Settings
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def add_window_snapshot(
     settings: Settings, config: ModelConfig, record: dict[str, Any]
 ) -> str | None:

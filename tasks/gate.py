@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.gate import GateResult, gate
 from retrain.loop import ChampionState
@@ -13,6 +14,7 @@ from retrain.training import metric_classes, predict, target
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def gate_challenger(
     config: ModelConfig, contest: Tournament, champion: ChampionState | None
 ) -> GateResult:

@@ -7,6 +7,7 @@ from time import perf_counter
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from retrain.budget import timed
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
 from retrain.drift import DriftSummary
@@ -20,6 +21,7 @@ from retrain.window_scan import ScannedWindow
 
 
 @task(retries=2, retry_delay_seconds=[5, 15], cache_policy=NO_CACHE)
+@timed
 def compute_monitoring(
     settings: Settings,
     config: ModelConfig,
@@ -48,6 +50,7 @@ def compute_monitoring(
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+@timed
 def log_monitoring_history(
     settings: Settings, run: RunInfo, monitoring: Monitoring, extra: dict[str, float] | None = None
 ) -> bool:

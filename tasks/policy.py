@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
+from retrain.budget import timed
 from retrain.config import Thresholds
 from retrain.policy import Decision, PolicyInputs, decide
 
 
 @task
+@timed
 def decide_action(inputs: PolicyInputs, thresholds: Thresholds) -> Decision:
     """Retrain, keep or skip, with machine-readable reasons."""
     decision = decide(inputs, thresholds)

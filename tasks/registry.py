@@ -9,6 +9,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from retrain import registry, timeline
+from retrain.budget import timed
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
 from retrain.data import Window
@@ -16,10 +17,12 @@ from retrain.errors import service_call
 from retrain.loop import ChampionState
 from retrain.model_io import load_sklearn_model
 from retrain.settings import Settings
+from retrain.version_cache import version_cache
 from tasks.data import RETRY_IO, retry_unless_bad_data
 
 
 @task(**RETRY_IO)
+@timed
 def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | None:
     """The champion with its model (loaded without pickle), reference sample and schema."""
     client = mlflow_client(settings)
@@ -30,14 +33,26 @@ def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | No
             return None
         if registry.repair_history(client, champion):
             get_run_logger().warning("champion v%s was missing from its history", champion.version)
-        reference, schema = registry.load_reference(client, champion.run_id)
-        stats = registry.load_reference_stats(client, champion.run_id)
-        model = load_sklearn_model(champion.model_uri)
+        model, reference, schema, stats = version_artifacts(client, champion)
     get_run_logger().info("champion of %s is v%s", config.name, champion.version)
     return ChampionState(champion, model, reference, schema, stats)
 
 
+def version_artifacts(client: Any, version: registry.Champion) -> tuple[Any, Any, Any, Any]:
+    """A version's model, reference sample, schema and reference statistics, read from MLflow
+    once per version in this process (retrain/version_cache.py)."""
+    cache = version_cache()
+
+    def load() -> tuple[Any, Any, Any, Any]:
+        reference, schema = registry.load_reference(client, version.run_id)
+        stats = registry.load_reference_stats(client, version.run_id)
+        return load_sklearn_model(version.model_uri), reference, schema, stats
+
+    return cache.get_or_load((version.name, version.version, version.run_id, "state"), load)
+
+
 @task(**RETRY_IO)
+@timed
 def find_archived(
     settings: Settings, config: ModelConfig, champion: ChampionState | None
 ) -> dict[str, Any]:
@@ -49,12 +64,21 @@ def find_archived(
         versions = registry.archived_versions(
             client, config.name, champion.champion.version, config.training.archived_versions
         )
-        models = {v: load_sklearn_model(f"models:/{config.name}/{v}") for v in versions}
+        runs = registry.version_runs(client, config.name, versions)  # one search, not N gets
+        cache = version_cache()
+        models = {
+            v: cache.get_or_load(
+                (config.name, v, runs[v], "model"),
+                lambda v=v: load_sklearn_model(f"models:/{config.name}/{v}"),  # type: ignore[misc]
+            )
+            for v in versions
+        }
     get_run_logger().info("archived candidates of %s: %s", config.name, list(models) or "none")
     return models
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+@timed
 def register_challenger(
     settings: Settings,
     config: ModelConfig,
@@ -88,6 +112,7 @@ def register_challenger(
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def promote_challenger(
     settings: Settings,
     config: ModelConfig,
@@ -131,6 +156,7 @@ def _retry_unless_refused(task: Any, task_run: Any, state: Any) -> bool:
     retry_condition_fn=_retry_unless_refused,
     cache_policy=NO_CACHE,
 )
+@timed
 def champion_for_window(
     settings: Settings,
     config: ModelConfig,
@@ -157,9 +183,7 @@ def champion_for_window(
                 window.end,
             )
             return None
-        reference, schema = registry.load_reference(client, then.run_id)
-        stats = registry.load_reference_stats(client, then.run_id)
-        model = load_sklearn_model(then.model_uri)
+        model, reference, schema, stats = version_artifacts(client, then)
     get_run_logger().info(
         "window ending %s: champion then was v%s (trained for %s), not today's v%s",
         as_of,

@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from retrain import data, reporting
+from retrain.budget import close_budget, timed
 from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
 from retrain.errors import ServiceError, service_call
@@ -26,6 +27,7 @@ def experiment_name(model: str) -> str:
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+@timed
 def start_run(settings: Settings, config: ModelConfig, as_of: date, mode: str) -> RunInfo:
     """Open the MLflow run that records this loop execution."""
     client = mlflow_client(settings)
@@ -63,11 +65,14 @@ def start_run(settings: Settings, config: ModelConfig, as_of: date, mode: str) -
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+@timed
 def record_decision(settings: Settings, run: RunInfo, record: dict[str, Any]) -> dict[str, Any]:
     """Write the decision record to S3 and the MLflow run (tags, metrics, JSON); close the run."""
     key = reporting.decision_key(run.model, run.mode, run.as_of, run.flow_run_id)
     uri = data.s3_uri(settings.loop_bucket, key)
     record = {**record, "finished_at": now_iso(), "record_key": key, "record_uri": uri}
+    if "seconds" in record:  # the steps so far, their total and the untimed rest, as written
+        record["seconds"] = dict(close_budget() or record["seconds"])
     client = mlflow_client(settings)
     rid = run.mlflow_run_id
     try:  # S3 first: it is the record later runs read back; MLflow only mirrors it
@@ -92,6 +97,7 @@ def record_decision(settings: Settings, run: RunInfo, record: dict[str, Any]) ->
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def publish_summary(
     settings: Settings, run: RunInfo, record: dict[str, Any], report_links: dict[str, str]
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.loop import ChampionState
 from retrain.scoring import ChampionOutputs
@@ -12,6 +13,7 @@ from retrain.window_scan import ScannedWindow
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def predict_champion(
     config: ModelConfig, window: ScannedWindow, champion: ChampionState
 ) -> ChampionOutputs:

@@ -9,6 +9,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from retrain.budget import timed
 from retrain.class_outputs import proba_columns
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
@@ -32,6 +33,7 @@ from retrain.validation import capture_schema
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def hold_tournament(
     config: ModelConfig,
     window: LoadedWindow,
@@ -56,6 +58,7 @@ def hold_tournament(
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def refit_winner(
     config: ModelConfig, window: LoadedWindow, contest: Tournament, as_of: date
 ) -> Fit:
@@ -92,6 +95,7 @@ def _reference_stats(config: ModelConfig, fit: Fit) -> ReferenceStats:
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+@timed
 def log_challenger(
     settings: Settings, config: ModelConfig, run: RunInfo, fit: Fit, holdout_score: float
 ) -> str:

@@ -7,6 +7,7 @@ from datetime import date
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.loop import ChampionState
 from retrain.training import day_start
@@ -15,6 +16,7 @@ from retrain.window_scan import ScannedWindow
 
 
 @task(cache_policy=NO_CACHE)
+@timed
 def validate_data(
     config: ModelConfig, window: ScannedWindow, champion: ChampionState | None, as_of: date
 ) -> ValidationReport:
