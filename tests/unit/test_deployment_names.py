@@ -22,12 +22,14 @@ def test_names_read_as_model_and_what_they_do() -> None:
         "flights_delay: retrain now",
         "flights_delay: replay",
         "flights_delay: rollback",
+        "flights_delay: approve",
         "flights_delay: champion history",
     ]
     assert deployment_path("flights_delay", Purpose.RETRAIN_NOW) == (
         "monitor-and-retrain/flights_delay: retrain now"
     )
     assert deployment_path("m", Purpose.HISTORY) == "champion-history/m: champion history"
+    assert deployment_path("m", Purpose.APPROVE) == "approve/m: approve"
 
 
 def test_names_are_distinct_and_valid_for_prefect() -> None:
