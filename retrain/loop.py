@@ -257,6 +257,7 @@ def version_tags(record: dict[str, Any]) -> dict[str, Any]:
         "gate": "promote" if gate.get("promote") else "reject",
         "config_hash": record["config_hash"],
         "git_commit": record["git_commit"],
+        **({"classes": training["classes"]} if training.get("classes") else {}),
     }
 
 
@@ -284,7 +285,6 @@ def run_tags(record: dict[str, Any]) -> dict[str, Any]:
         "gate_reasons": gate.get("reasons", []),
         "gate_gain": gate.get("gain"),
         "gate_ci_low": gate.get("ci_low"),
-        **({"classes": training["classes"]} if training.get("classes") else {}),
     }
 
 
