@@ -65,6 +65,11 @@ def run_budget() -> Iterator[Budget]:
         _CURRENT.reset(token)
 
 
+def open_budget() -> Budget | None:
+    """The budget of the run this code belongs to, if one is open."""
+    return _CURRENT.get()
+
+
 def current_seconds() -> dict[str, float]:
     """The open budget's seconds per step (live: later steps add to it); {} outside a run."""
     budget = _CURRENT.get()
@@ -82,7 +87,7 @@ def timed(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        budget = _CURRENT.get()
+        budget = open_budget()  # a function, not the ContextVar: Dask pickles this wrapper
         began = time.perf_counter()
         try:
             return fn(*args, **kwargs)

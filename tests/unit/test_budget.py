@@ -106,3 +106,15 @@ def test_seconds_lines_slowest_first_then_untimed_and_total() -> None:
     assert [r.split("|")[1].strip() for r in rows] == ["fit", "scan", UNTIMED, TOTAL]
     assert "| 3.00 | 60% |" in rows[0]
     assert seconds_lines(None) == [] and seconds_lines({}) == []
+
+
+def test_a_timed_step_pickles_by_value_as_dask_ships_it() -> None:
+    import cloudpickle
+
+    def step() -> int:  # a local function: cloudpickle takes it (and its wrapper) by value
+        return 7
+
+    shipped = cloudpickle.loads(cloudpickle.dumps(timed(step)))
+    with run_budget():
+        assert shipped() == 7
+        assert "step" in current_seconds()
