@@ -51,7 +51,7 @@ def read_events(settings: Settings, model: str) -> list[dict[str, Any]]:
             "event": {"prefix": ["retrain.model."]},
             "resource": {"id": [f"retrain.model.{model}"]},
         },
-        "limit": 200,
+        "limit": 50,  # the most the API returns in one page
     }
     req = urllib.request.Request(
         f"{settings.prefect_api_url}/events/filter",
