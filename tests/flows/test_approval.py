@@ -52,7 +52,7 @@ def read_events(settings: Settings, model: str) -> list[dict[str, Any]]:
             "event": {"prefix": ["retrain.model."]},
             "resource": {"id": [f"retrain.model.{model}"]},
         },
-        "limit": 200,
+        "limit": 50,  # the most the API returns in one page
     }
     req = urllib.request.Request(
         f"{settings.prefect_api_url}/events/filter",
@@ -166,26 +166,6 @@ def test_approval_mode_registers_the_challenger_and_leaves_the_alias(
     assert asked and record["approval"]["form_url"] in asked[0]["text"]
 
 
-def test_the_prefect_ui_shows_the_pending_request_and_its_form(story: Story) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "scripts/browser_check.py",
-            "--model",
-            story.model.name,
-            "--approval",
-            "--out",
-            str(ROOT / "out" / "screenshots"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert (ROOT / "out" / "screenshots" / "prefect_approval_form.png").stat().st_size > 10_000
-
-
 def test_approval_through_the_deployment_form_moves_the_champion(
     story: Story, mlflow: Any, stack: Settings, s3: Any
 ) -> None:
@@ -215,11 +195,36 @@ def test_approval_through_the_deployment_form_moves_the_champion(
     assert record["promoted"] is True and record["promoted_version"] == "1"
 
 
+def test_a_second_challenger_waits_against_the_approved_champion(story: Story) -> None:
+    record = run(story, "2013-07-01", force_retrain=True)
+    assert record["approval"]["state"] == "pending" and record["registered_version"] == "2"
+    assert record["approval"]["champion_version"] == "1"
+
+
+def test_the_prefect_ui_shows_the_pending_request_and_its_form(story: Story) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "scripts/browser_check.py",
+            "--model",
+            story.model.name,
+            "--approval",
+            "--out",
+            str(ROOT / "out" / "screenshots"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (ROOT / "out" / "screenshots" / "prefect_approval_form.png").stat().st_size > 10_000
+
+
 def test_a_rejection_leaves_the_champion(
     story: Story, mlflow: Any, stack: Settings, s3: Any
 ) -> None:
-    record = run(story, "2013-07-01", force_retrain=True)
-    assert record["approval"]["state"] == "pending" and record["registered_version"] == "2"
+    record = story.records["2013-07-01"]
     answer = approve(story.model.name, "reject", "bob", "summer model, wait a week")
     assert answer["state"] == "rejected"
     assert registry.get_champion(mlflow, story.model.name).version == "1"  # type: ignore[union-attr]
