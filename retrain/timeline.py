@@ -13,6 +13,12 @@ window end at or before the window's start (a reinstatement included); older his
 that field fall back to the newest version, by training date then number, that the alias ever
 pointed at and that may score the window. Rollbacks by hand are wall-clock events and are not
 replayed.
+
+An auto run is refused for a window before the current champion's training (`trained_after_window`).
+One exception to the rule remains: an auto *rerun* of the window the current champion was
+trained for (a retry, or a rerun after a crash) keeps that champion, so it can finish what the
+first run left undone without replacing it; its score on that window is on rows it trained on,
+and the run says so in its log.
 """
 
 from __future__ import annotations
@@ -28,8 +34,8 @@ from retrain.registry import Champion, champion_history
 
 
 class LaterChampionError(RuntimeError):
-    """An auto run for a window the current champion trained on (or before its training): it
-    would judge the window with a model that saw it, and could replace it with an older one."""
+    """An auto run for a window before the current champion's training: it would judge the
+    window with a model trained on later data, and could replace it with an older one."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,13 @@ def trained_on_window(champion: Champion | None, window: Window) -> bool:
     version without an `as_of` tag (registered by hand) cannot be checked and passes."""
     trained = champion.trained_as_of if champion else None
     return trained is not None and not may_score(trained, window)
+
+
+def trained_after_window(champion: Champion | None, window: Window) -> bool:
+    """Whether the champion was trained for a window ending after this one: an auto run for a
+    past window, which is refused (a rerun of the window it was trained for is not)."""
+    trained = champion.trained_as_of if champion else None
+    return trained is not None and trained > window.end
 
 
 def served_version(moves: list[AliasMove], trained: dict[str, date], window: Window) -> str | None:
@@ -96,8 +109,8 @@ def refusal(champion: Champion, window: Window) -> str:
     """Why an auto run for this window is refused, and what to run instead."""
     return (
         f"champion v{champion.version} of {champion.name} was trained for the window ending "
-        f"{champion.trained_as_of}, so its training data reaches into this window "
-        f"({window.start}..{window.end}): an auto run would score the window with a model that "
-        "saw it, and could replace it with an older one. Replay past windows in shadow mode "
-        "(replay with shadow=true), which uses the champion each window had."
+        f"{champion.trained_as_of}, after this window ({window.start}..{window.end}): an auto "
+        "run would score the past with a model that saw it, and could replace it with an older "
+        "one. Replay past windows in shadow mode (replay with shadow=true), which uses the "
+        "champion each window had."
     )

@@ -166,11 +166,21 @@ def champion_for_window(
 ) -> ChampionState | None:
     """The champion that may score this window (retrain/timeline.py): the current one, unless
     its training data reaches into the window; then, in shadow mode, the one the loop had for
-    the window, and in auto mode a refusal."""
+    the window; in auto mode a refusal for a past window, the current one for a rerun of the
+    window it was trained for."""
     if current is None or not timeline.trained_on_window(current.champion, window):
         return current
     if mode != "shadow":
-        raise timeline.LaterChampionError(timeline.refusal(current.champion, window))
+        if timeline.trained_after_window(current.champion, window):
+            raise timeline.LaterChampionError(timeline.refusal(current.champion, window))
+        get_run_logger().warning(
+            "rerun of the window %s..%s that champion v%s was trained for: it stays champion, "
+            "and its score here is on rows it trained on",
+            window.start,
+            window.end,
+            current.champion.version,
+        )
+        return current
     as_of = window.end
     client = mlflow_client(settings)
     with service_call("MLflow", "read the champion history of", config.name):

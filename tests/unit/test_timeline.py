@@ -9,7 +9,13 @@ import pytest
 
 from retrain.data import Window
 from retrain.registry import Champion
-from retrain.timeline import AliasMove, may_score, served_version, trained_on_window
+from retrain.timeline import (
+    AliasMove,
+    may_score,
+    served_version,
+    trained_after_window,
+    trained_on_window,
+)
 
 WEEK = Window(date(2013, 6, 24), date(2013, 7, 1))  # the run for as_of 2013-07-01
 
@@ -32,9 +38,26 @@ def test_a_version_may_score_a_window_only_after_its_training_data(
     assert trained_on_window(champion, WEEK) is not allowed
 
 
+@pytest.mark.parametrize(
+    ("trained", "after"),
+    [
+        (date(2013, 7, 8), True),  # a later window's champion: an auto run is refused
+        (date(2013, 7, 2), True),
+        (date(2013, 7, 1), False),  # trained for this window: an auto rerun keeps it
+        (date(2013, 6, 24), False),
+    ],
+)
+def test_an_auto_run_is_refused_only_for_a_window_before_the_champions_training(
+    trained: date, after: bool
+) -> None:
+    champion = Champion("m", "3", "run", {"as_of": trained.isoformat()})
+    assert trained_after_window(champion, WEEK) is after
+
+
 def test_a_version_without_a_training_date_cannot_be_checked_and_passes() -> None:
     assert trained_on_window(Champion("m", "1", "run", {}), WEEK) is False
     assert trained_on_window(None, WEEK) is False
+    assert trained_after_window(Champion("m", "1", "run", {}), WEEK) is False
 
 
 # v15 trained for 06-24 (served 06-24..06-30), v16 trained for 07-01: the case of issue 22
