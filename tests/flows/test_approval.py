@@ -27,7 +27,7 @@ from flows.operate import rollback
 from retrain import approval, data, registry
 from retrain.approval import ApprovalError
 from retrain.attention import NeedsAttentionError
-from retrain.deployment_names import Purpose, deployment_path
+from retrain.deployment_names import Purpose, deployment_name, deployment_path
 from retrain.settings import Settings
 from tests.flows.conftest import MECHANICS, FlightsModel
 from tests.helpers import merge, webhook_receiver
@@ -369,7 +369,9 @@ def test_the_retrain_automation_runs_the_monitor_on_a_test_event(
         async with get_client() as client:
             return await client.read_flow_runs(
                 deployment_filter=DeploymentFilter(
-                    name=DeploymentFilterName(any_=[story.model.name])
+                    name=DeploymentFilterName(
+                        any_=[deployment_name(story.model.name, Purpose.RETRAIN_NOW)]
+                    )
                 ),
             )
 
