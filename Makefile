@@ -4,15 +4,15 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := $(PY) scripts/stack.py
 
-.PHONY: help setup up down status test lint fmt deploy demo evaluate seed bench bench-fleet bench-load clean
+.PHONY: help setup up down status test test-unit lint fmt docs deploy demo evaluate seed bench bench-fleet bench-load clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: ## .venv (Python 3.11) and .venv-localstack (3.13), pinned; postgresql-15, prometheus, prometheus-pushgateway via apt if missing
+setup: ## .venv (Python 3.11) and .venv-localstack (3.13), pinned; postgresql-15, prometheus, prometheus-pushgateway, prometheus-alertmanager via apt if missing
 	@scripts/setup.sh
 
-up: setup ## start PostgreSQL, LocalStack S3 (restored from .stack/), MLflow, Prefect, a worker, Pushgateway, Prometheus, Evidently UI
+up: setup ## start PostgreSQL, LocalStack S3 (restored from .stack/), MLflow, Prefect, a worker, Pushgateway, Alertmanager, Prometheus, Evidently UI
 	@$(STACK) up
 
 down: ## stop everything `make up` started; saves S3 first, keeps all state in .stack/
@@ -23,6 +23,16 @@ status: setup ## show each service, its URL and health, and the saved S3 state
 
 test: setup ## ruff + mypy + pytest against the real local stack (starts and stops what it needs)
 	@scripts/test.sh
+
+test-unit: setup ## the fast lane: ruff, mypy and the tests that need no stack (tests/unit)
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+	@.venv/bin/pytest tests/unit -q -n 2 -p no:cacheprovider
+
+docs: setup ## build the documentation site (strict: no broken link or page) into out/site and serve it on :8001
+	@.venv/bin/python -m retrain.config_schema --check
+	@NO_MKDOCS_2_WARNING=1 .venv-docs/bin/mkdocs build --strict --quiet
+	@echo "docs: out/site/index.html; serving on http://127.0.0.1:8001 (Ctrl-C stops)"
+	@NO_MKDOCS_2_WARNING=1 .venv-docs/bin/mkdocs serve --dev-addr 127.0.0.1:8001 --no-livereload
 
 lint: setup ## ruff check, ruff format --check and mypy, without the stack
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy

@@ -59,7 +59,10 @@ _DISPLAY = {
 REFERENCE_SAMPLE_ROWS = 5000  # the config default `thresholds.drift.reference_rows`
 TRAINING_MAX_ROWS = 2_000_000  # the config default `training.max_rows`
 EVIDENTLY_MAX_ROWS = 2_000_000  # above it (a) is skipped: see _evidently_skipped
-# Evidently's DataDriftPreset at 1M x 50 on these machines (shared/FACTS.md): 3.5-4.1 GB.
+# Evidently's DataDriftPreset at 1M x 50 rows per side on these 2-core machines: 3.5-4.1 GB of
+# peak RSS (210-239 s), measured with `Report([DataDriftPreset()]).run(ref, cur)` on two frames
+# of that shape, the process's VmHWM read from /proc/self/status (2026-11-21); this benchmark's
+# own 1M run replaces the figure when its results file is there.
 EVIDENTLY_GB_PER_MILLION = 4.1
 RESULTS = ROOT / "bench-results"
 
@@ -650,7 +653,7 @@ def _report(args: argparse.Namespace, results: dict[str, Any]) -> str:
 
 def _evidently_skipped(args: argparse.Namespace) -> str:
     """Why (a) did not run, with its memory slope (from the 1M run's results when there)."""
-    slope, source = EVIDENTLY_GB_PER_MILLION, "shared/FACTS.md, 1M x 50"
+    slope, source = EVIDENTLY_GB_PER_MILLION, "DataDriftPreset, 1M x 50, measured 2026-11-21"
     found = _results_path(args, 1_000_000).with_suffix(".json")
     if found.exists():
         measured = json.loads(found.read_text()).get("evidently") or {}

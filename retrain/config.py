@@ -59,7 +59,9 @@ class Mode(StrEnum):
 class DataSource(_Strict):
     bucket: str = Field(min_length=3, max_length=63, description="S3 bucket of production data.")
     prefix: str = Field(description="Key prefix above the dt=YYYY-MM-DD/ partitions.")
-    format: Literal["parquet", "csv"] = "parquet"
+    format: Literal["parquet", "csv"] = Field(
+        default="parquet", description="File format of the partitions' objects."
+    )
 
     @field_validator("prefix")
     @classmethod
@@ -71,11 +73,20 @@ class DataSource(_Strict):
 
 
 class Columns(_Strict):
-    id: str
-    timestamp: str
-    numeric: list[str] = Field(default_factory=list)
-    categorical: list[str] = Field(default_factory=list)
-    label: str
+    """Which column of the production data is which."""
+
+    id: str = Field(description="A unique id per row (repeats are a validation warning).")
+    timestamp: str = Field(
+        description="The event time: timezone-aware (converted to UTC) or naive (read as UTC)."
+    )
+    numeric: list[str] = Field(default_factory=list, description="Numeric feature columns.")
+    categorical: list[str] = Field(
+        default_factory=list, description="Categorical feature columns (compared as strings)."
+    )
+    label: str = Field(
+        description="The label: 0/1 (1 positive) for classification, a number for regression; "
+        "null until it is known."
+    )
     prediction: str | None = Field(
         default=None,
         description="The prediction production served (optional): monitored for drift and for "
@@ -118,7 +129,9 @@ class Columns(_Strict):
 
 class Estimator(_Strict):
     class_path: str = Field(description="Dotted path of a scikit-learn estimator class.")
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments of the estimator's constructor."
+    )
     categorical_encoding: Literal["auto", "onehot", "native"] = Field(
         default="auto",
         description="How categoricals reach the estimator: native codes where it supports them "
@@ -146,10 +159,32 @@ class Estimator(_Strict):
 
 
 class Windows(_Strict):
-    monitoring_days: int = Field(default=7, ge=1, le=366)
-    training_days: int = Field(default=60, ge=2, le=3660)
-    holdout_days: int = Field(default=7, ge=1, le=366)
-    label_delay_days: int = Field(default=1, ge=0, le=366)
+    """Days of data each step reads, counted back from the run's `as_of` (excluded)."""
+
+    monitoring_days: int = Field(
+        default=7, ge=1, le=366, description="Days a run monitors: the window before as_of."
+    )
+    training_days: int = Field(
+        default=60,
+        ge=2,
+        le=3660,
+        description="Days a retrain reads when training.candidates is empty (one recipe), "
+        "holdout and label delay included.",
+    )
+    holdout_days: int = Field(
+        default=7,
+        ge=1,
+        le=366,
+        description="The newest days with matured labels, on which the gate scores champion "
+        "and challenger.",
+    )
+    label_delay_days: int = Field(
+        default=1,
+        ge=0,
+        le=366,
+        description="Days after an event before its label counts as known: labels of newer "
+        "events are masked even when present.",
+    )
 
     @model_validator(mode="after")
     def _usable(self) -> Windows:
@@ -238,8 +273,10 @@ class Scale(_Strict):
 
 
 class ColumnDrift(_Strict):
-    method: str
-    threshold: float = Field(gt=0, le=1)
+    """The drift test of one column, overriding the default for its kind."""
+
+    method: str = Field(description="A drift method that applies to the column's kind.")
+    threshold: float = Field(gt=0, le=1, description="The column drifts at or above this score.")
 
     @field_validator("method")
     @classmethod
@@ -248,17 +285,38 @@ class ColumnDrift(_Strict):
 
 
 class DriftThresholds(_Strict):
-    numeric_method: str = "wasserstein"
-    numeric_threshold: float = Field(default=0.1, gt=0, le=1)
-    categorical_method: str = "jensenshannon"
-    categorical_threshold: float = Field(default=0.1, gt=0, le=1)
-    per_column: dict[str, ColumnDrift] = Field(default_factory=dict)
+    numeric_method: str = Field(
+        default="wasserstein",
+        description="Drift method of numeric columns: wasserstein (normed by the reference "
+        "std), ks, psi, kl_div, jensenshannon or hellinger.",
+    )
+    numeric_threshold: float = Field(
+        default=0.1, gt=0, le=1, description="A numeric column drifts at or above this score."
+    )
+    categorical_method: str = Field(
+        default="jensenshannon",
+        description="Drift method of categorical columns: jensenshannon, chisquare, z, psi, "
+        "kl_div or hellinger.",
+    )
+    categorical_threshold: float = Field(
+        default=0.1, gt=0, le=1, description="A categorical column drifts at or above this score."
+    )
+    per_column: dict[str, ColumnDrift] = Field(
+        default_factory=dict, description="Method and threshold of single feature columns."
+    )
     dataset_share: float = Field(
         default=0.5, gt=0, le=1, description="Share of drifted columns that makes dataset drift."
     )
     persistence_k: int = Field(default=2, ge=1, description="Drift in k of the last n windows.")
-    persistence_n: int = Field(default=3, ge=1)
-    reference_rows: int = Field(default=5000, ge=100, le=1_000_000)
+    persistence_n: int = Field(
+        default=3, ge=1, description="The n of persistence_k: windows of the current champion."
+    )
+    reference_rows: int = Field(
+        default=5000,
+        ge=100,
+        le=1_000_000,
+        description="Rows of the champion's training data kept as the drift reference sample.",
+    )
     report_rows: int = Field(
         default=10_000,
         ge=100,
@@ -290,11 +348,17 @@ class DriftThresholds(_Strict):
 
 
 class Thresholds(_Strict):
-    drift: DriftThresholds = Field(default_factory=DriftThresholds)
+    """When to retrain, when to promote, when to refuse the data."""
+
+    drift: DriftThresholds = Field(
+        default_factory=DriftThresholds, description="Drift tests and when drift triggers."
+    )
     performance_drop: float = Field(
         default=0.03,
         ge=0,
-        description="Retrain when the metric is this much worse than at promotion.",
+        description="Retrain when the champion's metric on the window is this much worse than "
+        "the bar: the best holdout score of the champion and of the challengers of the last "
+        "reference_windows windows.",
     )
     min_gain: float = Field(default=0.005, ge=0, description="Challenger must win by this much.")
     absolute_floor: float | None = Field(
@@ -306,14 +370,37 @@ class Thresholds(_Strict):
         "metric) of the champion's estimated metric on rows whose labels are not yet due (CBPE, "
         "classification) is past this floor; off when unset. Cooldown applies.",
     )
-    min_labelled_rows: int = Field(default=200, ge=1)
+    min_labelled_rows: int = Field(
+        default=200, ge=1, description="Fewer matured labels in a window: skip (too_few_labels)."
+    )
     min_rows: int = Field(default=100, ge=1, description="Fewer rows in a window is invalid data.")
-    max_null_rate: float = Field(default=0.5, ge=0, le=1)
-    max_null_rate_increase: float = Field(default=0.2, ge=0, le=1)
-    max_unseen_category_share: float = Field(default=0.05, ge=0, le=1)
-    cooldown_days: int = Field(default=7, ge=0)
-    bootstrap_resamples: int = Field(default=500, ge=50, le=100_000)
-    bootstrap_alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    max_null_rate: float = Field(
+        default=0.5, ge=0, le=1, description="A feature with more nulls is invalid data."
+    )
+    max_null_rate_increase: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="A feature whose null rate rose more than this over training is invalid data.",
+    )
+    max_unseen_category_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="A categorical column with a larger share of values unseen in training is "
+        "invalid data (below it, a warning).",
+    )
+    cooldown_days: int = Field(
+        default=7,
+        ge=0,
+        description="No trigger within this many days of a promotion (below_floor excepted).",
+    )
+    bootstrap_resamples: int = Field(
+        default=500, ge=50, le=100_000, description="Resamples of the gate's paired bootstrap."
+    )
+    bootstrap_alpha: float = Field(
+        default=0.05, gt=0, lt=0.5, description="Two-sided level of the bootstrap intervals."
+    )
     max_window_rows: int = Field(
         default=5_000_000,
         ge=1000,
@@ -326,7 +413,12 @@ class Thresholds(_Strict):
         "above 0; non_inferiority: a fresher model is promoted unless it is worse than the "
         "champion by more than non_inferiority_margin (bootstrap interval above -margin).",
     )
-    non_inferiority_margin: float = Field(default=0.01, ge=0, le=1)
+    non_inferiority_margin: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="non_inferiority: how much worse than the champion a challenger may be.",
+    )
     max_segment_regression: float | None = Field(
         default=None, ge=0, description="No segment (columns.segment) may lose more than this."
     )
@@ -367,19 +459,33 @@ class Alerts(_Strict):
 
 class ModelConfig(_Strict):
     name: str = Field(description="Registered model name in MLflow.")
-    description: str = ""
-    data: DataSource
-    columns: Columns
-    task: Task
-    metric: str
-    estimator: Estimator
-    windows: Windows = Field(default_factory=Windows)
-    training: Training = Field(default_factory=Training)
-    thresholds: Thresholds = Field(default_factory=Thresholds)
-    scale: Scale = Field(default_factory=Scale)
-    mode: Mode = Mode.auto
+    description: str = Field(
+        default="", description="What the model predicts (the registered model's description)."
+    )
+    data: DataSource = Field(description="Where the production data lands in S3.")
+    columns: Columns = Field(description="Which column is which.")
+    task: Task = Field(description="classification or regression.")
+    metric: str = Field(
+        description="The metric every decision uses: roc_auc, f1 or accuracy (classification), "
+        "rmse or mae (regression)."
+    )
+    estimator: Estimator = Field(description="The scikit-learn estimator a retrain fits.")
+    windows: Windows = Field(default_factory=Windows, description="Days each step reads.")
+    training: Training = Field(
+        default_factory=Training, description="The recipes a retrain compares, and the refit."
+    )
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds, description="When to retrain, promote or refuse the data."
+    )
+    scale: Scale = Field(default_factory=Scale, description="How a big window is processed.")
+    mode: Mode = Field(
+        default=Mode.auto,
+        description="auto: the gate promotes; shadow: run every step, never move an alias.",
+    )
     schedule: str | None = Field(default=None, description="Cron schedule of the loop.")
-    alerts: Alerts = Field(default_factory=Alerts)
+    alerts: Alerts = Field(
+        default_factory=Alerts, description="Prefect blocks that receive the run's events."
+    )
 
     @field_validator("name")
     @classmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -82,13 +81,14 @@ def history_window(config: ModelConfig, as_of: date) -> Window:
     return Window(as_of - timedelta(days=back + step), as_of)
 
 
-def git_commit() -> str:
-    """The checkout's commit (RETRAIN_GIT_COMMIT wins), or "unknown"; "<sha>-dirty" when the
+def git_commit(override: str | None = None) -> str:
+    """The checkout's commit (`override`, the RETRAIN_GIT_COMMIT setting, wins), or "unknown";
+    "<sha>-dirty" when the
     checkout has changes or files that commit lacks (a new model config, say): the commit then
     names the code only, and the version's `config_hash` tag (with the run's config.json)
     names the config."""
-    if os.environ.get("RETRAIN_GIT_COMMIT"):
-        return os.environ["RETRAIN_GIT_COMMIT"]
+    if override:
+        return override
     head = _git("rev-parse", "HEAD")
     if not head:
         return "unknown"

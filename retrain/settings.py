@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:9090",
         description="Prometheus server that scrapes the Pushgateway and evaluates the alert rules.",
     )
+    alertmanager_url: str = Field(
+        default="http://127.0.0.1:9093",
+        description="Alertmanager that routes Prometheus's alerts (receivers: RETRAIN_ALERT_*).",
+    )
     evidently_ui_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Evidently UI service: one project per model, a snapshot per window.",
@@ -57,6 +61,16 @@ class Settings(BaseSettings):
     )
     config_dir: str = Field(
         default="deployments", description="Folder holding one YAML config per monitored model."
+    )
+    work_pool: str = Field(
+        default="local-process",
+        description="Prefect work pool the deployments run on (the stack creates it, a process "
+        "pool, and starts its worker).",
+    )
+    git_commit: str | None = Field(
+        default=None,
+        description="The code's commit tagged on every version and record; unset: read from the "
+        "checkout with git (`<sha>-dirty` when it has changes).",
     )
 
 

@@ -3,6 +3,7 @@
 # the lock files have not changed since the last install).
 #   .venv            Python 3.11: the project (requirements.lock + the project, editable)
 #   .venv-localstack Python 3.13: LocalStack's host-mode runtime (localstack/requirements.lock)
+#   .venv-docs       Python 3.11: MkDocs and its Material theme (requirements-docs.lock)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV_VERSION=0.13.9
@@ -45,6 +46,13 @@ if ! stamp_ok .venv-localstack/.installed localstack/requirements.lock; then
     touch .venv-localstack/.installed
 fi
 
+if ! stamp_ok .venv-docs/.installed requirements-docs.lock; then
+    echo "setup: documentation environment (.venv-docs: MkDocs with the Material theme)"
+    [ -x .venv-docs/bin/python ] || "$(find_python 3.11)" -m venv .venv-docs
+    .venv/bin/uv pip sync --quiet --python .venv-docs/bin/python requirements-docs.lock
+    touch .venv-docs/.installed
+fi
+
 apt_install() {  # $1 = Debian package, $2 = what it is for; apt-get update first, once per call
     if ! command -v apt-get >/dev/null 2>&1; then
         echo "error: $1 is not installed and apt-get is unavailable; install it with your" \
@@ -76,4 +84,11 @@ if ! command -v prometheus-pushgateway >/dev/null 2>&1; then
     apt_install prometheus-pushgateway "where each flow run pushes its metrics"
     command -v prometheus-pushgateway >/dev/null \
         || { echo "error: prometheus-pushgateway did not install" >&2; exit 1; }
+fi
+# Alertmanager routes what the rules fire to Slack, email and PagerDuty (stack/alertmanager.py):
+# Debian's prometheus-alertmanager 0.25, which ships amtool (it validates the generated config).
+if ! command -v prometheus-alertmanager >/dev/null 2>&1 || ! command -v amtool >/dev/null 2>&1; then
+    apt_install prometheus-alertmanager "routes the alerts to Slack, email, PagerDuty (ships amtool)"
+    command -v amtool >/dev/null \
+        || { echo "error: prometheus-alertmanager did not install" >&2; exit 1; }
 fi

@@ -19,6 +19,7 @@ import sys
 
 from retrain.settings import Settings, get_settings
 from stack import (
+    alertmanager,
     evidently_ui,
     localstack,
     mlflow_server,
@@ -65,6 +66,7 @@ def services(settings: Settings | None = None, stack: StackSettings | None = Non
         prefect_server.server(settings, stack, env),
         prefect_server.worker(settings, env),
         pushgateway.service(settings),
+        alertmanager.service(settings),
         prometheus.service(settings),
         evidently_ui.service(settings, env),
     ]
@@ -103,7 +105,7 @@ def down(names: list[str] | None = None) -> None:
     for svc in reversed(services()):
         if names and svc.name not in names:
             continue
-        print(f"  {svc.name:<11} {'stopped' if stop(svc) else 'not running'}")
+        print(f"  {svc.name:<12} {'stopped' if stop(svc) else 'not running'}")
 
 
 def status() -> bool:
@@ -115,8 +117,9 @@ def status() -> bool:
         healthy = pid is not None and svc.healthy()
         all_ok &= healthy
         state = "healthy" if healthy else ("unhealthy" if pid else "stopped")
-        print(f"  {svc.name:<11} {state:<10} pid {pid or '-':<8} {svc.url}")
+        print(f"  {svc.name:<12} {state:<10} pid {pid or '-':<8} {svc.url}")
     print(f"  state: {STATE}; S3 snapshot: {s3_snapshot.describe(stack.s3_snapshot_dir)}")
+    print(f"  alerts: {alertmanager.describe()}")
     return all_ok
 
 

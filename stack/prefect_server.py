@@ -21,7 +21,6 @@ from stack.base import (
     port_of,
 )
 
-WORK_POOL = os.environ.get("RETRAIN_WORK_POOL", "local-process")
 # Concurrency-slot leases on disk (PREFECT_HOME/concurrency_leases, i.e. .stack/prefect/), not in
 # the server's memory: a run killed while it held its model's slot leaves a lease that the server
 # still knows after a restart, so the repossessor frees the slot when the lease expires instead of
@@ -39,31 +38,31 @@ def database_env(stack: StackSettings) -> dict[str, str]:
     }
 
 
-def worker_online(api: str, pidfile: Path) -> bool:
+def worker_online(api: str, pool: str, pidfile: Path) -> bool:
     """A worker of the pool has sent a heartbeat since our worker process was started."""
     if not pidfile.exists():
         return False
     started = datetime.fromtimestamp(pidfile.stat().st_mtime, UTC)
-    status, workers = http_post_json(f"{api}/work_pools/{WORK_POOL}/workers/filter", {})
+    status, workers = http_post_json(f"{api}/work_pools/{pool}/workers/filter", {})
     return status == 200 and any(
         w.get("status") == "ONLINE" and datetime.fromisoformat(w["last_heartbeat_time"]) >= started
         for w in workers or []
     )
 
 
-def create_work_pool(api: str) -> None:
+def create_work_pool(api: str, pool: str) -> None:
     """Create the process work pool unless it exists (it persists in the server's database)."""
-    if http_get(f"{api}/work_pools/{WORK_POOL}", timeout=15)[0] == 200:
+    if http_get(f"{api}/work_pools/{pool}", timeout=15)[0] == 200:
         return
     done = subprocess.run(
-        [str(VENV_BIN / "prefect"), "work-pool", "create", WORK_POOL, "--type", "process"],
+        [str(VENV_BIN / "prefect"), "work-pool", "create", pool, "--type", "process"],
         env={**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(STATE / "prefect")},
         capture_output=True,
         text=True,
         check=False,
     )
-    if done.returncode != 0 and http_get(f"{api}/work_pools/{WORK_POOL}", timeout=15)[0] != 200:
-        raise StackError(f"could not create work pool {WORK_POOL}:\n{done.stdout}{done.stderr}")
+    if done.returncode != 0 and http_get(f"{api}/work_pools/{pool}", timeout=15)[0] != 200:
+        raise StackError(f"could not create work pool {pool}:\n{done.stdout}{done.stderr}")
 
 
 def server(settings: Settings, stack: StackSettings, env: dict[str, str]) -> Service:
@@ -88,21 +87,21 @@ def server(settings: Settings, stack: StackSettings, env: dict[str, str]) -> Ser
 
 
 def worker(settings: Settings, env: dict[str, str]) -> Service:
-    api = settings.prefect_api_url.rstrip("/")
+    api, pool = settings.prefect_api_url.rstrip("/"), settings.work_pool
     return Service(
         "worker",
-        f"{api}/work_pools/{WORK_POOL}",
+        f"{api}/work_pools/{pool}",
         0,
         [
             str(VENV_BIN / "prefect"),
             "worker",
             "start",
             "--pool",
-            WORK_POOL,
+            pool,
             "--type",
             "process",
         ],
-        lambda: worker_online(api, STATE / "worker.pid"),
+        lambda: worker_online(api, pool, STATE / "worker.pid"),
         env={
             **env,
             "RETRAIN_DATA_BUCKET": settings.data_bucket,
@@ -110,5 +109,5 @@ def worker(settings: Settings, env: dict[str, str]) -> Service:
             "RETRAIN_LOOP_BUCKET": settings.loop_bucket,
             "RETRAIN_PROJECT_DIR": str(ROOT),
         },
-        before_start=lambda: create_work_pool(api),
+        before_start=lambda: create_work_pool(api, pool),
     )

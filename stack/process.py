@@ -49,7 +49,7 @@ def start(svc: Service) -> bool:
     if pid_of(svc) is not None:
         if not _wait_healthy(svc, started=False):
             raise StackError(f"{svc.name} is running (pid {pid_of(svc)}) but not healthy")
-        print(f"  {svc.name:<11} already running   {svc.url}")
+        print(f"  {svc.name:<12} already running   {svc.url}")
         return False
     if svc.port and port_open(svc.port):
         raise StackError(
@@ -65,7 +65,7 @@ def start(svc: Service) -> bool:
     _wait_healthy(svc, started=True)
     if svc.after_start:
         svc.after_start()
-    print(f"  {svc.name:<11} started in {time.monotonic() - t0:4.1f}s  {svc.url}")
+    print(f"  {svc.name:<12} started in {time.monotonic() - t0:4.1f}s  {svc.url}")
     return True
 
 

@@ -21,9 +21,8 @@ def _prepare(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
-def service(settings: Settings) -> Service:
+def service(settings: Settings, folder: Path = STATE / "pushgateway") -> Service:
     port = port_of(settings.pushgateway_url, 9091)
-    folder = STATE / "pushgateway"
     return Service(
         "pushgateway",
         f"http://127.0.0.1:{port}",

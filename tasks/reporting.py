@@ -42,7 +42,7 @@ def start_run(settings: Settings, config: ModelConfig, as_of: date, mode: str) -
         experiment_id=experiment_id,
         flow_run_id=flow_run_id,
         config_hash=config.config_hash(),
-        git_commit=git_commit(),
+        git_commit=git_commit(settings.git_commit),
         started_at=now_iso(),
     )
     with service_call("MLflow", "create run in experiment", name):

@@ -179,9 +179,14 @@ def test_compose_prometheus_config_is_the_host_one() -> None:
     from stack.prometheus import config
 
     path = Path(__file__).resolve().parents[2] / "monitoring/prometheus/prometheus.compose.yml"
-    expected = config("pushgateway:9091", "/etc/prometheus/alerts.yml")
+    expected = config(
+        "pushgateway:9091", "/etc/prometheus/alerts.yml", alertmanager="alertmanager:9093"
+    )
     assert yaml.safe_load(path.read_text()) == expected
     assert expected["scrape_configs"][0]["honor_labels"] is True
+    assert expected["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        "alertmanager:9093"
+    ]
 
 
 def test_the_label_free_estimate_is_exported_beside_the_realised_metric() -> None:

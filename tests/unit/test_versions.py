@@ -1,4 +1,5 @@
-"""Every version the README names is the version pinned: the README cannot drift from the pins."""
+"""Every version the README and the docs name is the version pinned: they cannot drift from the
+pins."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCKS = (ROOT / "requirements.lock", ROOT / "localstack" / "requirements.lock")
+LOCKS = (
+    ROOT / "requirements.lock",
+    ROOT / "localstack" / "requirements.lock",
+    ROOT / "requirements-docs.lock",
+)
 # what the README calls a package, when that is not its name on PyPI
 ALIASES = {"localstack": "localstack-core"}
 # a known name, then a version: "mlflow 3.17.2", "MLflow 3.17.2 server", "`uv` 0.13.9"
@@ -50,11 +55,22 @@ def _matches(version: str, pinned: str) -> bool:
     return pinned.split(".")[: len(version.split("."))] == version.split(".")
 
 
-def test_every_version_the_readme_names_is_the_pinned_one() -> None:
+def _pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def test_every_version_the_readme_and_docs_name_is_the_pinned_one() -> None:
     locked = _locked()
-    mentions = _mentions((ROOT / "README.md").read_text(), locked)
-    wrong = [f"{n} {v} (pinned {locked[n]})" for n, v in mentions if not _matches(v, locked[n])]
-    assert not wrong, "README.md names versions that are not the pins: " + ", ".join(wrong)
+    mentions, wrong = [], []
+    for page in _pages():
+        found = _mentions(page.read_text(), locked)
+        mentions += found
+        wrong += [
+            f"{page.relative_to(ROOT)}: {n} {v} (pinned {locked[n]})"
+            for n, v in found
+            if not _matches(v, locked[n])
+        ]
+    assert not wrong, "versions that are not the pins: " + ", ".join(wrong)
     named = {n for n, _ in mentions}
     assert {"prefect", "fastapi", "mlflow", "evidently", "pandas", "uv"} <= named
 
