@@ -130,9 +130,10 @@ def status_lines(status: ModelStatus) -> list[str]:
     lines.append("  last windows (auto):" if status.records else "  last windows: none recorded")
     for rec in status.records:
         champion = rec.get("champion") or {}
+        served = f"v{champion['version']}" if champion.get("version") else "-"
         lines.append(
             f"    {rec.get('as_of')}  {rec.get('status', ''):<9}  served "
-            f"v{champion.get('version', '-')} {num(champion.get('metric_now'))}  "
+            f"{served} {num(champion.get('metric_now'))}  "
             f"{rec['decision']['action']} ({', '.join(rec['decision']['reasons']) or '-'})"
         )
     lines.append("  last runs:" if status.runs else "  last runs: none")

@@ -3,7 +3,9 @@ command line, the demo and the tests, so nobody hard-codes a deployment's name.
 
 A name reads as `<model>: <what it does>` (Prefect 3.8.8 refuses only `/ % & > <` in a name), so
 the deployments of a model stay distinct in the UI's deployment list, and
-`prefect deployment run '<flow>/<model>: <what>'` still finds them.
+`prefect deployment run '<flow>/<model>: <what>'` still finds them. The second half is one word:
+the list cuts a name at about 23 characters, and the flow's name under it says the rest
+(`monitor-and-retrain`, `champion-history`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ BANNED = frozenset("/%&><")  # prefect.types.names.BANNED_CHARACTERS
 class Purpose(StrEnum):
     """What a deployment of one model does; the value is the name's second half."""
 
-    SCHEDULED = "scheduled check"
-    RETRAIN_NOW = "retrain now"
+    SCHEDULED = "check"
+    RETRAIN_NOW = "retrain"
     REPLAY = "replay"
     ROLLBACK = "rollback"
     APPROVE = "approve"
-    HISTORY = "champion history"
+    HISTORY = "history"
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ SPECS: dict[Purpose, Spec] = {
 
 
 def deployment_name(model: str, purpose: Purpose) -> str:
-    """The deployment's own name, e.g. `flights_delay: retrain now`."""
+    """The deployment's own name, e.g. `flights_delay: retrain`."""
     bad = sorted(BANNED & set(model))
     if bad:
         raise ValueError(f"model name {model!r} has characters Prefect refuses in a name: {bad}")

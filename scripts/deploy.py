@@ -5,8 +5,8 @@
     python scripts/deploy.py --print            # print the deployment spec, deploy nothing
     python scripts/deploy.py --check            # fail when prefect.yaml differs from the configs
 
-Each model config gets five deployments (`<model>: scheduled check`, `retrain now`, `replay`,
-`rollback`, `champion history`: retrain/deployment_names.py); one fleet deployment runs every
+Each model config gets five deployments (`<model>: check`, `retrain`, `replay`,
+`rollback`, `history`: retrain/deployment_names.py); one fleet deployment runs every
 model; a model's deployments under names no longer in the spec are deleted (their schedules would
 still run). The spec is rendered from the configs alone (sorted by model name, no timestamps: the
 same configs give the same bytes) and written to the tracked prefect.yaml: deploying unchanged

@@ -40,6 +40,9 @@ def browser_check() -> Any:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="a deployed model with a champion")
+    parser.add_argument(
+        "--registry-model", help="the registered model to show (default: --model)", default=None
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "screenshots")
     args = parser.parse_args(argv)
     check = browser_check()
@@ -51,14 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"operating pages: {exc}", file=sys.stderr)
         return 2
-    version = check.champion_version(mlflow_ui, args.model)
+    registered = args.registry_model or args.model
+    version = check.champion_version(mlflow_ui, registered)
     names = tuple(deployment_name(args.model, p) for p in Purpose)
     pages = [
         check.Page("prefect_deployments", f"{prefect_ui}/deployments", names),
         check.Page(
             "mlflow_registered_model",
-            f"{mlflow_ui}/#/models/{urllib.parse.quote(args.model)}",
-            (args.model, HISTORY_HEADING.strip("\n# "), f"Version {version}"),
+            f"{mlflow_ui}/#/models/{urllib.parse.quote(registered)}",
+            (registered, HISTORY_HEADING.strip("\n# "), f"Version {version}"),
         ),
     ]
     args.out.mkdir(parents=True, exist_ok=True)

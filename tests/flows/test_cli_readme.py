@@ -120,7 +120,5 @@ def test_a_failed_run_exits_1_with_the_reason(demo_like: FlightsModel) -> None:
     """An auto run for a window before the champion's training is refused; the CLI says why."""
     out = _retrain(demo_like, [".venv/bin/retrain", "run", DEMO_MODEL, "--as-of", "2013-02-25"])
     assert out.returncode == 1, out.stdout + out.stderr
-    assert out.stdout.startswith(f"monitor-and-retrain/{demo_like.name}: scheduled check"), (
-        out.stdout
-    )
+    assert out.stdout.startswith(f"monitor-and-retrain/{demo_like.name}: check"), out.stdout
     assert "FAILED (Failed): LaterChampionError: champion v" in out.stdout, out.stdout

@@ -29,7 +29,7 @@ def _args(*argv: str) -> Any:
 
 def _run(state: str = "COMPLETED", name: str = "Completed", message: str = "") -> RunState:
     return RunState("id-1", "brave-fox", state, name, message, "http://ui/runs/flow-run/id-1",
-                    "m: retrain now", "2026-12-02T01:00:00+00:00")  # fmt: skip
+                    "m: retrain", "2026-12-02T01:00:00+00:00")  # fmt: skip
 
 
 RECORD: dict[str, Any] = {
@@ -136,7 +136,7 @@ def test_replay_and_history_tables() -> None:
 
 def test_status_shows_champion_age_record_runs_and_pending() -> None:
     waiting = _run("SCHEDULED", "Late")
-    upcoming = RunState("id-2", "calm-owl", "SCHEDULED", "Scheduled", "", "u", "m: scheduled check",
+    upcoming = RunState("id-2", "calm-owl", "SCHEDULED", "Scheduled", "", "u", "m: check",
                         "2026-12-07T06:00:00+00:00")  # fmt: skip
     status = ModelStatus(
         model="m",
@@ -155,7 +155,7 @@ def test_status_shows_champion_age_record_runs_and_pending() -> None:
     )
     assert "holdout 0.7100" in text and "2013-07-08 0.7300" in text
     assert "2013-07-08  completed  served v1 0.7422  retrain (forced)" in text
-    assert "Completed   m: retrain now  (brave-fox)" in text
-    assert "run brave-fox (m: retrain now) Late" in text
-    assert "next scheduled: 2026-12-07T06:00 (m: scheduled check, calm-owl)" in text
+    assert "Completed   m: retrain  (brave-fox)" in text
+    assert "run brave-fox (m: retrain) Late" in text
+    assert "next scheduled: 2026-12-07T06:00 (m: check, calm-owl)" in text
     assert "window 2013-07-08 needs attention: no" in text

@@ -18,17 +18,17 @@ from retrain.deployment_names import (
 
 def test_names_read_as_model_and_what_they_do() -> None:
     assert [deployment_name("flights_delay", p) for p in Purpose] == [
-        "flights_delay: scheduled check",
-        "flights_delay: retrain now",
+        "flights_delay: check",
+        "flights_delay: retrain",
         "flights_delay: replay",
         "flights_delay: rollback",
         "flights_delay: approve",
-        "flights_delay: champion history",
+        "flights_delay: history",
     ]
     assert deployment_path("flights_delay", Purpose.RETRAIN_NOW) == (
-        "monitor-and-retrain/flights_delay: retrain now"
+        "monitor-and-retrain/flights_delay: retrain"
     )
-    assert deployment_path("m", Purpose.HISTORY) == "champion-history/m: champion history"
+    assert deployment_path("m", Purpose.HISTORY) == "champion-history/m: history"
     assert deployment_path("m", Purpose.APPROVE) == "approve/m: approve"
 
 
