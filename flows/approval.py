@@ -1,5 +1,6 @@
 """A person's answer to a challenger waiting in `mode: approval`, and the expiry of requests
-nobody answered. The `approve/<model>: approve` deployment's run form is the answer's form in the UI."""
+nobody answered. The `approve/<model>: approve` deployment's run form is the answer's form in
+the UI."""
 
 from __future__ import annotations
 
