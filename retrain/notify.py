@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-EVENTS = ("drift", "retrain", "promotion", "rejected", "failure", "attention")
+EVENTS = ("drift", "retrain", "promotion", "rejected", "approval", "failure", "attention")
 
 
 def events_for(record: dict[str, Any]) -> list[str]:
@@ -21,6 +21,8 @@ def events_for(record: dict[str, Any]) -> list[str]:
         events.append("promotion")
     elif record.get("registered_version") and not (record.get("gate") or {}).get("promote"):
         events.append("rejected")
+    if (record.get("approval") or {}).get("state") == "pending":
+        events.append("approval")
     invalid = not (record.get("validation") or {}).get("valid", True)
     if record.get("status") == "failed" or invalid:
         events.append("failure")
@@ -44,6 +46,7 @@ def message(event: str, record: dict[str, Any]) -> dict[str, Any]:
         f"({record.get('metric')} {gate.get('challenger_score')} vs {gate.get('champion_score')})",
         "rejected": f"challenger v{record.get('registered_version')} rejected: "
         f"{', '.join(gate.get('reasons', []))}",
+        "approval": _approval_line(record.get("approval") or {}),
         "failure": f"run failed or data invalid: {record.get('error') or decision.get('reasons')}",
         "attention": f"skipped and failed, needs a fix upstream: {record.get('attention')}",
     }
@@ -56,6 +59,16 @@ def message(event: str, record: dict[str, Any]) -> dict[str, Any]:
         "as_of": as_of,
         "flow_run_id": record.get("flow_run_id"),
     }
+
+
+def _approval_line(approval: dict[str, Any]) -> str:
+    """A challenger waiting in mode: approval: where a person answers, and by when."""
+    where = approval.get("form_url") or approval.get("request_url") or "the approve deployment"
+    return (
+        f"challenger v{approval.get('version')} waits for a person (champion "
+        f"v{approval.get('champion_version') or '-'}): answer at {where} by "
+        f"{approval.get('expires_at')}"
+    )
 
 
 def mrkdwn(text: str) -> str:

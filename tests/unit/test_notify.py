@@ -55,6 +55,16 @@ def _record(**changes: Any) -> dict[str, Any]:
             },
             ["retrain"],
         ),
+        (  # mode: approval, the gate passed: the challenger waits for a person
+            {
+                "decision": {"action": "retrain", "reasons": ["stale_model"]},
+                "registered_version": "3",
+                "gate": {"promote": True},
+                "approval": {"state": "pending", "version": "3"},
+            },
+            ["retrain", "approval"],
+        ),
+        ({"approval": {"state": "approved", "version": "3"}}, []),
         ({"status": "failed", "error": "DataError: boom"}, ["failure"]),
         ({"validation": {"valid": False}}, ["failure"]),
     ],
@@ -69,3 +79,23 @@ def test_message_escapes_slack_control_characters() -> None:
     assert "<!channel>" not in payload["text"] and "<http" not in payload["text"]
     assert "&lt;!channel&gt; &amp;" in payload["text"]
     assert payload["blocks"][0]["text"]["text"] == payload["text"]
+
+
+def test_an_approval_request_says_where_a_person_answers_and_by_when() -> None:
+    record = _record(
+        approval={
+            "state": "pending",
+            "version": "3",
+            "champion_version": "2",
+            "expires_at": "2013-07-04T06:00:00+00:00",
+            "form_url": "http://127.0.0.1:4200/deployments/deployment/abc/run",
+        }
+    )
+
+    text = message("approval", record)["text"]
+
+    assert "challenger v3 waits for a person (champion v2)" in text
+    assert "answer at http://127.0.0.1:4200/deployments/deployment/abc/run" in text
+    assert "by 2013-07-04T06:00:00+00:00" in text
+    # the automation's own message is another one: a test of it must not be met by this
+    assert "waits for approval until" not in text
