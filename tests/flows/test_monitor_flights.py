@@ -33,6 +33,7 @@ VERSION_TAGS = {
     "gate",
     "config_hash",
     "git_commit",
+    "classes",  # a classifier's class set, stored with the version (issue 25)
 }
 RUN_TAGS = {
     "train_rows",
