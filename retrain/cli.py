@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -106,6 +107,8 @@ def _user() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `retrain` ([project.scripts])."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in the output
+    os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
     args = parser().parse_args(argv)
     settings = get_settings()
     try:
