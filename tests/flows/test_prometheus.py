@@ -142,8 +142,17 @@ def test_run_series_in_prometheus_and_the_floor_rule_fires(
     assert value[("retrain_window_rows", None)] == record["window"]["rows"]
     assert value[("retrain_decision", "retrain")] == 1
     assert value[("retrain_run_outcome", "success")] == 1
-    outcome = next(s for s in series if s["metric"].get("outcome") == "success")
-    assert outcome["metric"]["version"] == "1"  # read back from the record the flow returned
+    # the outcome is pushed by the flow's completion hook, after the record's metrics: a scrape
+    # between the two pushes still shows the first run's outcome (version none), so wait for it
+    outcome = _wait(
+        "the second run's outcome, its version read back from the record the flow returned",
+        lambda: [
+            s
+            for s in _query(stack, f'retrain_run_outcome{{model="{name}", outcome="success"}}')
+            if s["metric"].get("version") == "1"
+        ],
+    )
+    assert float(outcome[0]["value"][1]) == 1
     assert value[("retrain_metric_floor", None)] == 0.6
     assert 0 < value[("retrain_run_duration_seconds", None)] < 600
 
