@@ -249,16 +249,12 @@ def window_estimate(
         )
     except ValueError as exc:
         return {**out, "error": str(exc)}
-    return {
-        **out,
-        "value": _finite(est.value),
-        "standard_error": _finite(est.standard_error),
-        "metrics": {k: _finite(v) for k, v in est.metrics.items()},
-        "standard_errors": {k: _finite(v) for k, v in est.standard_errors.items()},
-        "method": "CBPE: isotonic calibration on the matured rows (the newest "
+    method = (
+        "CBPE: isotonic calibration on the matured rows (the newest "
         f"{CALIBRATION_MAX_ROWS:,} at most); SE from label draws ({LABEL_DRAWS}) and "
-        f"calibration bootstrap ({CALIBRATION_RESAMPLES})",
-    }
+        f"calibration bootstrap ({CALIBRATION_RESAMPLES})"
+    )
+    return _estimated(out, est, method)
 
 
 def _multiclass_estimate(
@@ -290,14 +286,22 @@ def _multiclass_estimate(
         )
     except ValueError as exc:
         return {**out, "error": str(exc)}
+    method = (
+        "multi-class CBPE: one isotonic calibrator per class on the matured rows, "
+        f"normalised; SE from label draws ({DRAWS}) only"
+    )
+    return _estimated(out, est, method)
+
+
+def _estimated(out: dict[str, Any], est: Any, method: str) -> dict[str, Any]:
+    """The record's estimate from a binary or multi-class CBPE result: value, errors, method."""
     return {
         **out,
         "value": _finite(est.value),
         "standard_error": _finite(est.standard_error),
         "metrics": {k: _finite(v) for k, v in est.metrics.items()},
         "standard_errors": {k: _finite(v) for k, v in est.standard_errors.items()},
-        "method": "multi-class CBPE: one isotonic calibrator per class on the matured rows, "
-        f"normalised; SE from label draws ({DRAWS}) only",
+        "method": method,
     }
 
 
