@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+from retrain.record import RunRecord
+
 LOOP = "loop"
 
 
@@ -310,30 +312,29 @@ def format_freshness(curve: list[dict[str, Any]], metric: str) -> str:
     return "\n".join(lines)
 
 
-def loop_row(record: dict[str, Any], wall_seconds: float) -> tuple[PolicyWindow, str]:
+def loop_row(record: RunRecord, wall_seconds: float) -> tuple[PolicyWindow, str]:
     """The loop's line for one window from its decision record, and where its seconds came from:
     the record's `training.seconds` when it has one, else the flow's wall time of a retrain."""
-    action = (record.get("decision") or {}).get("action", "none")
+    action = record.decision.action
     retrained = action == "retrain"
-    recorded = (record.get("training") or {}).get("seconds")
+    recorded = record.training.seconds if record.training else None
     if recorded is not None:
         seconds, source = float(recorded), "record"
     else:
         seconds, source = (wall_seconds if retrained else 0.0), "flow wall time"
-    promoted = bool(record.get("promoted"))
-    reasons = ", ".join((record.get("decision") or {}).get("reasons") or [])
+    promoted = record.promoted
+    reasons = ", ".join(record.decision.reasons)
     note = f"{action} ({reasons})" if reasons else action
-    if record.get("reinstated_version"):
-        note += f" -> v{record['reinstated_version']} reinstated"
+    if record.reinstated_version:
+        note += f" -> v{record.reinstated_version} reinstated"
     elif retrained:
-        version = record.get("registered_version")
+        version = record.registered_version
         note += f" -> v{version} promoted" if promoted else f", v{version} rejected"
-    champion = record.get("champion") or {}
-    served = f"v{champion['version']} " if champion.get("version") else ""
+    served = f"v{record.champion_version} " if record.champion_version else ""
     row = PolicyWindow(
         LOOP,
-        date.fromisoformat(record["as_of"]),
-        champion.get("metric_now"),
+        record.as_of,
+        record.champion.metric_now if record.champion else None,
         retrained,
         promoted,
         seconds if retrained else 0.0,

@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from benchmarks.decisions_table import PolicyWindow, loop_row
+from retrain.record import RunRecord, load_record
 
 
 class ReplayError(RuntimeError):
@@ -48,7 +48,7 @@ def config_dir(folder: Path) -> Iterator[None]:
             os.environ["RETRAIN_CONFIG_DIR"] = old
 
 
-def recorded(name: str, as_of: date) -> dict[str, Any] | None:
+def recorded(name: str, as_of: date) -> RunRecord | None:
     """The newest completed auto-mode decision record of `name` for the window ending `as_of`."""
     from retrain import data, reporting
     from retrain.clients import s3_client
@@ -61,7 +61,7 @@ def recorded(name: str, as_of: date) -> dict[str, Any] | None:
         data.get_json(s3, settings.loop_bucket, k)
         for k in data.list_json(s3, settings.loop_bucket, prefix)
     ]
-    done = [r for r in found if r and r.get("status") == "completed"]
+    done = [load_record(r, prefix) for r in found if r and r.get("status") == "completed"]
     return reporting.latest_per_window(done)[-1] if done else None
 
 
@@ -70,14 +70,15 @@ def run_loop(
     points: list[date],
     log: Callable[[str], None] = print,
     resume: str | None = None,
-) -> tuple[str, list[dict[str, Any]], list[float]]:
+) -> tuple[str, list[RunRecord], list[float]]:
     """`monitor_and_retrain` in auto mode for each decision point, in date order, on a scratch
     copy of the model; its name, the decision records and each run's wall time. With `resume`
     (the scratch name of an interrupted replay), windows already recorded are read back, not
     run again (their wall time counts as 0; the records carry their training seconds)."""
     from flows.monitor import monitor_and_retrain
 
-    records, walls = [], []
+    records: list[RunRecord] = []
+    walls: list[float] = []
     with tempfile.TemporaryDirectory(prefix="decisions-") as tmp, config_dir(Path(tmp)):
         name = scratch_config(config_path, Path(tmp), resume)
         log(f"loop: {name} (scratch copy of {config_path}), {len(points)} runs in auto mode")
@@ -89,14 +90,15 @@ def run_loop(
                 continue
             began = time.perf_counter()
             try:
-                record = monitor_and_retrain(model=name, as_of=as_of, shadow=False)
+                returned = monitor_and_retrain(model=name, as_of=as_of, shadow=False)
             except Exception as exc:
                 raise ReplayError(
                     f"the loop failed on the window ending {as_of} (model {name}): "
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
-            if record.get("status") != "completed":
-                raise ReplayError(f"the loop's record for {as_of} is {record.get('status')!r}")
+            if returned.get("status") != "completed":
+                raise ReplayError(f"the loop's record for {as_of} is {returned.get('status')!r}")
+            record = load_record(returned, f"the loop's record for {as_of}")
             walls.append(time.perf_counter() - began)
             records.append(record)
             row, _ = loop_row(record, walls[-1])
@@ -104,7 +106,7 @@ def run_loop(
     return name, records, walls
 
 
-def loop_rows(records: list[dict[str, Any]], walls: list[float]) -> tuple[list[PolicyWindow], str]:
+def loop_rows(records: list[RunRecord], walls: list[float]) -> tuple[list[PolicyWindow], str]:
     """The loop's rows for the scored windows (the bootstrap run is not one) and the source of
     its training seconds."""
     rows = [loop_row(r, w) for r, w in zip(records[1:], walls[1:], strict=True)]

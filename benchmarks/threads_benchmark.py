@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from retrain.config import load_model_config  # noqa: E402
+from retrain.config_folder import load_model_config  # noqa: E402
 from retrain.flights import flights_frame  # noqa: E402
 from retrain.scoring import champion_outputs  # noqa: E402
 from retrain.threads import available_cores, limited_threads  # noqa: E402

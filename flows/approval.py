@@ -10,8 +10,8 @@ from prefect import flow, get_run_logger
 
 from retrain import approval, events
 from retrain.clients import mlflow_client
-from retrain.config import Mode, load_config, load_model_config
-from retrain.config_folder import scan_configs
+from retrain.config import Mode, load_config
+from retrain.config_folder import load_model_config, scan_configs
 from retrain.settings import get_settings
 from tasks.approval import close_request
 from tasks.events import emit_events

@@ -5,15 +5,11 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from retrain.attention import (
-    NeedsAttentionError,
-    attention_problem,
-    rows_past_label_delay,
-    with_window_facts,
-)
+from retrain.attention import NeedsAttentionError, attention_problem
 from retrain.budget import current_seconds, run_budget
-from retrain.config import Mode, ModelConfig, load_model_config
-from retrain.estimate import earlier_estimate, estimate_days, history_metrics, with_estimate
+from retrain.config import Mode, ModelConfig
+from retrain.config_folder import load_model_config
+from retrain.estimate import earlier_estimate, estimate_days, history_metrics
 from retrain.events import record_events, retrain_started, run_failed
 from retrain.label_coverage import label_metrics, label_summary
 from retrain.loop import (
@@ -32,6 +28,7 @@ from retrain.loop import (
     version_tags,
     window_summary,
 )
+from retrain.record import RunRecord, load_record
 from retrain.settings import Settings, get_settings
 from retrain.threads import limited_threads, thread_limit
 from tasks.alerts import send_alerts
@@ -161,24 +158,19 @@ def _monitor(
             estimate["earlier"] = _check_earlier_estimate(
                 settings, config, champion, history, as_of
             )
+        seen = bool(window.files) or prefix_seen(settings, config)
         inputs = policy_inputs(
-            config, run, window, validation, drift, champion, metric_now, history, force_retrain
-        )
-        inputs = with_window_facts(
-            inputs,
-            prefix_seen=bool(window.files) or prefix_seen(settings, config),
-            rows_past_delay=rows_past_label_delay(window.frame, config, as_of),
-            drift=drift,
-        )
-        inputs = with_estimate(inputs, estimate)
+            config, run, window, validation, drift, champion, metric_now, estimate, history,
+            force_retrain, seen,
+        )  # fmt: skip
         decision = decide_action(inputs, config.thresholds)
         record["decision"] = decision.to_dict()
         del window, outputs  # a retrain reads its own (longer) window: free this one first
         if decision.retrain:
-            emit_events([retrain_started(record)])
+            emit_events([retrain_started(load_record(record, "the run's record"))])
             _retrain(settings, config, run, champion, ", ".join(decision.reasons), record)
         record["status"] = "completed"
-        record["attention"] = attention_problem(record, config)
+        record["attention"] = attention_problem(load_record(record, "the run's record"), config)
     except Exception as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         try:
@@ -254,7 +246,7 @@ def _check_earlier_estimate(
     settings: Settings,
     config: ModelConfig,
     champion: ChampionState,
-    history: list[dict[str, Any]],
+    history: list[RunRecord],
     as_of: date,
 ) -> dict[str, Any] | None:
     """The newest earlier estimate of this champion whose labels have matured, lined up with
@@ -276,14 +268,14 @@ def _close(
 ) -> dict[str, Any]:
     if (record.get("approval") or {}).get("state") == "requested":
         record["approval"] = request_approval(settings, config, run, record, links)
-    record = record_decision(settings, run, record)
-    emit_events(record_events(record))
-    push_window_metrics(settings, config, record)
-    add_window_snapshot(settings, config, record)
-    publish_summary(settings, run, record, links)
-    notify(settings, record)
-    send_alerts(config, record)
-    return record
+    typed = record_decision(settings, run, record)
+    emit_events(record_events(typed))
+    push_window_metrics(settings, config, typed)
+    add_window_snapshot(settings, config, typed)
+    publish_summary(settings, run, typed, links)
+    notify(settings, typed)
+    send_alerts(config, typed)
+    return typed.dump()  # the flow returns the JSON as stored
 
 
 if __name__ == "__main__":

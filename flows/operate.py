@@ -10,14 +10,15 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from flows.monitor import monitor_and_retrain
 from retrain import events, registry
 from retrain.clients import mlflow_client
-from retrain.config import load_model_config
+from retrain.config_folder import load_model_config
+from retrain.record import RunRecord, load_record
 from retrain.reporting import artifact_key, md
 from retrain.settings import get_settings
 from tasks.events import emit_events
 from tasks.locks import model_lock
 
 
-def replay_row(as_of: date, record: dict[str, Any] | None, error: str | None) -> dict[str, Any]:
+def replay_row(as_of: date, record: RunRecord | None, error: str | None) -> dict[str, Any]:
     """One line of the replay table: what the loop saw and would have done for one window."""
     if record is None:
         return {
@@ -33,19 +34,19 @@ def replay_row(as_of: date, record: dict[str, Any] | None, error: str | None) ->
             "champion_version": None,
             "days_since_retrain": None,
         }
-    gate = record.get("gate") or {}
+    gate, champion = record.gate, record.champion
     return {
-        "as_of": record["as_of"],
-        "rows": (record.get("window") or {}).get("rows"),
-        "drift_share": (record.get("drift") or {}).get("drift_share"),
-        "champion_metric": (record.get("champion") or {}).get("metric_now"),
-        "decision": record["decision"]["action"],
-        "reasons": ", ".join(record["decision"]["reasons"]),
-        "challenger_metric": gate.get("challenger_score"),
-        "would_promote": bool(gate.get("promote")),
-        "promoted": bool(record.get("promoted")),
-        "champion_version": (record.get("champion") or {}).get("version"),
-        "days_since_retrain": record["decision"].get("details", {}).get("days_since_retrain"),
+        "as_of": record.as_of.isoformat(),
+        "rows": record.window.rows if record.window else None,
+        "drift_share": record.drift.drift_share if record.drift else None,
+        "champion_metric": champion.metric_now if champion else None,
+        "decision": record.decision.action,
+        "reasons": ", ".join(record.decision.reasons),
+        "challenger_metric": gate.challenger_score if gate else None,
+        "would_promote": bool(gate and gate.promote),
+        "promoted": record.promoted,
+        "champion_version": record.champion_version,
+        "days_since_retrain": record.decision.details.get("days_since_retrain"),
     }
 
 
@@ -76,7 +77,7 @@ def replay(
     while as_of <= end:
         state = monitor_and_retrain(model, as_of=as_of, shadow=shadow, return_state=True)
         if state.is_completed():
-            rows.append(replay_row(as_of, state.result(), None))
+            rows.append(replay_row(as_of, load_record(state.result(), f"the run of {as_of}"), None))
         else:
             rows.append(replay_row(as_of, None, state.message))
         print(rows[-1])

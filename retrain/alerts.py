@@ -7,9 +7,10 @@ import html
 import socket
 import threading
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from retrain.notify import message
+from retrain.record import RunRecord
 
 if TYPE_CHECKING:  # prefect-slack and prefect-email are loaded only when a model uses them
     from prefect_email import EmailServerCredentials
@@ -20,27 +21,27 @@ class AlertError(RuntimeError):
     """A channel refused an alert or could not be reached."""
 
 
-def email_message(event: str, record: dict[str, Any], sender: str, to: list[str]) -> EmailMessage:
+def email_message(event: str, record: RunRecord, sender: str, to: list[str]) -> EmailMessage:
     """One event of a run as a plain-text email: the Slack line, unescaped, and the run's ids."""
     payload = message(event, record)
     email = EmailMessage()
-    email["Subject"] = f"[retrain-loop] {record.get('model')} {record.get('as_of')}: {event}"
+    email["Subject"] = f"[retrain-loop] {record.model} {record.as_of}: {event}"
     email["From"] = sender
     email["To"] = ", ".join(to)
     lines = [
         html.unescape(payload["text"]),
         "",
-        f"model: {record.get('model')}",
-        f"window ending: {record.get('as_of')} ({record.get('mode')})",
-        f"decision: {(record.get('decision') or {}).get('action')}",
-        f"Prefect flow run: {record.get('flow_run_id')}",
-        f"MLflow run: {record.get('mlflow_run_id')}",
+        f"model: {record.model}",
+        f"window ending: {record.as_of} ({record.mode})",
+        f"decision: {record.decision.action}",
+        f"Prefect flow run: {record.flow_run_id}",
+        f"MLflow run: {record.mlflow_run_id}",
     ]
     email.set_content("\n".join(lines) + "\n")
     return email
 
 
-def send_slack(block: SlackWebhook, event: str, record: dict[str, Any]) -> None:
+def send_slack(block: SlackWebhook, event: str, record: RunRecord) -> None:
     """Post the event's Slack message (text and its mrkdwn block) through the block's client."""
     payload = message(event, record)
     try:

@@ -6,16 +6,14 @@ webhook says why (event `attention`)."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
-from typing import Any
 
 import pandas as pd
 
 from retrain.config import ModelConfig
-from retrain.drift import DriftSummary
 from retrain.maturity import due_mask
-from retrain.policy import NEEDS_ATTENTION, PolicyInputs
+from retrain.policy import NEEDS_ATTENTION
+from retrain.record import LabelsSection, RunRecord
 
 
 class NeedsAttentionError(RuntimeError):
@@ -27,36 +25,19 @@ def rows_past_label_delay(frame: pd.DataFrame, config: ModelConfig, as_of: date)
     return int(due_mask(frame, config, as_of).sum())
 
 
-def with_window_facts(
-    inputs: PolicyInputs,
-    *,
-    prefix_seen: bool,
-    rows_past_delay: int,
-    drift: DriftSummary | None,
-) -> PolicyInputs:
-    """The policy inputs with the facts that tell a broken feed from a quiet one, and the
-    target-drift verdict."""
-    return dataclasses.replace(
-        inputs,
-        prefix_seen=prefix_seen,
-        rows_past_label_delay=rows_past_delay,
-        target_drift=bool(drift and drift.target and drift.target.drifted),
-    )
-
-
-def attention_problem(record: dict[str, Any], config: ModelConfig) -> str | None:
+def attention_problem(record: RunRecord, config: ModelConfig) -> str | None:
     """What is wrong, in a sentence naming what to check, when the decision needs attention."""
-    reasons = set(record.get("decision", {}).get("reasons", []))
+    reasons = set(record.decision.reasons)
     if not reasons & {str(r) for r in NEEDS_ATTENTION}:
         return None
     where = f"s3://{config.data.bucket}/{config.data.prefix}/"
-    head = f"{config.name} window ending {record['as_of']}: skipped"
+    head = f"{config.name} window ending {record.as_of}: skipped"
     if "no_partitions" in reasons:
         return (
             f"{head} (no_partitions): {where} has no dt=YYYY-MM-DD/ partition on any day; "
             "check data.bucket and data.prefix in the model config"
         )
-    details = record["decision"].get("details", {})
+    details = record.decision.details
     if config.labels is not None:
         return f"{head} (labels_missing): " + _feed_problem(record, config)
     return (
@@ -67,22 +48,22 @@ def attention_problem(record: dict[str, Any], config: ModelConfig) -> str | None
     )
 
 
-def _feed_problem(record: dict[str, Any], config: ModelConfig) -> str:
+def _feed_problem(record: RunRecord, config: ModelConfig) -> str:
     """What a label feed's coverage and lag say about labels that did not come."""
-    labels = record.get("labels") or {}
+    labels = record.labels or LabelsSection()
     assert config.labels is not None
     bucket = config.labels.bucket or config.data.bucket
-    lag = labels.get("lag_hours_p95")
+    lag = labels.lag_hours_p95
     arrived = (
-        f"those that arrived took {labels.get('lag_hours_median')} h (median), {lag} h (p95)"
+        f"those that arrived took {labels.lag_hours_median} h (median), {lag} h (p95)"
         if lag is not None
         else "none arrived"
     )
     return (
-        f"{labels.get('due_rows')} rows are older than the expected label delay "
-        f"({config.windows.label_delay_days} days) but only {labels.get('due_labelled_rows')} "
-        f"have a label that arrived before {record['as_of']} (due coverage "
-        f"{labels.get('due_coverage')}); {arrived}; {labels.get('orphans')} feed labels matched "
+        f"{labels.due_rows} rows are older than the expected label delay "
+        f"({config.windows.label_delay_days} days) but only {labels.due_labelled_rows} "
+        f"have a label that arrived before {record.as_of} (due coverage "
+        f"{labels.due_coverage}); {arrived}; {labels.orphans} feed labels matched "
         f"no row; check the label feed s3://{bucket}/{config.labels.prefix}/ (labels.id "
         "matching columns.id, arrivals written) or raise windows.label_delay_days"
     )

@@ -15,8 +15,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from retrain.metrics import _auc_scorer
-
 LABEL_METRICS = frozenset({"f1_macro", "f1_weighted", "precision_macro", "recall_macro"})
 PROBABILITY_METRICS = frozenset({"log_loss", "roc_auc_ovr"})
 Scorer = Callable[[np.ndarray], np.ndarray]
@@ -87,9 +85,35 @@ def probability_scorer(
         eps = np.finfo(np.float64).eps
         loss = -np.log(np.clip(proba[np.arange(y_true.size), index], eps, 1 - eps))
         return lambda rows: np.asarray(loss[rows].mean(axis=1))
-    per_class = [_auc_scorer(index == j, proba[:, j]) for j in range(classes.size)]
+    per_class = [auc_scorer(index == j, proba[:, j]) for j in range(classes.size)]
     return lambda rows: np.mean([auc(rows) for auc in per_class], axis=0)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.where(den > 0, num / np.maximum(den, 1), 0.0)
+
+
+def auc_scorer(positive: np.ndarray, y_score: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Counts positives and negatives per tie group of scores: ranks without sorting again."""
+    _, tie_group = np.unique(y_score, return_inverse=True)
+    width = 2 * (int(tie_group.max()) + 1)
+    key = (tie_group + (width // 2) * ~positive).astype(np.int32 if width < 2**31 else np.intp)
+
+    def auc(rows: np.ndarray) -> np.ndarray:
+        n = rows.shape[0]
+        keys = key[rows]
+        if width * n < 2**31:
+            keys += np.arange(0, width * n, width, dtype=keys.dtype)[:, None]
+        else:
+            keys = keys.astype(np.intp) + np.arange(0, width * n, width)[:, None]
+        counts = np.bincount(keys.ravel(), minlength=width * n).reshape(n, 2, width // 2)
+        pos, neg = counts[:, 0], counts[:, 1]
+        twice_below = np.cumsum(neg, axis=1)
+        twice_below *= 2
+        twice_below -= neg
+        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.einsum("ij,ij->i", pos, twice_below) / (2 * n_pos * n_neg)
+        return np.where((n_pos > 0) & (n_neg > 0), value, np.nan)
+
+    return auc

@@ -28,8 +28,10 @@ from retrain.cli_text import (
     run_outcome,
     status_lines,
 )
-from retrain.config import ConfigError, ModelConfig, load_model_config
+from retrain.config import ConfigError, ModelConfig
+from retrain.config_folder import load_model_config
 from retrain.deployment_names import Purpose, deployment_path
+from retrain.record import RunRecord, load_record
 from retrain.settings import Settings, get_settings
 
 EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 1, 2, 3
@@ -175,7 +177,7 @@ def start_and_wait(
     return 0 if run.ok else EXIT_FAILED
 
 
-def decision_record(settings: Settings, model: str, flow_run_id: str) -> dict[str, Any] | None:
+def decision_record(settings: Settings, model: str, flow_run_id: str) -> RunRecord | None:
     """The decision record a flow run of the loop wrote (any mode, any window), or None."""
     from retrain import data
     from retrain.clients import s3_client
@@ -184,7 +186,8 @@ def decision_record(settings: Settings, model: str, flow_run_id: str) -> dict[st
     prefix = f"decisions/{model}/"
     keys = data.list_json(s3, settings.loop_bucket, prefix)
     keys = [k for k in keys if k.endswith(f"/{flow_run_id}.json")]
-    return data.get_json(s3, settings.loop_bucket, keys[-1]) if keys else None
+    raw = data.get_json(s3, settings.loop_bucket, keys[-1]) if keys else None
+    return load_record(raw, data.s3_uri(settings.loop_bucket, keys[-1])) if raw else None
 
 
 def _replay_rows(run_id: str) -> list[dict[str, Any]]:
@@ -250,26 +253,30 @@ def print_status(settings: Settings, configs: list[ModelConfig]) -> int:
     return 0
 
 
-def _records(settings: Settings, s3: Any, model: str, n: int) -> list[dict[str, Any]]:
+def _records(settings: Settings, s3: Any, model: str, n: int) -> list[RunRecord]:
     """The newest decision record of each of the last `n` windows in auto mode, oldest first."""
     from retrain import data
 
     keys = data.list_json(s3, settings.loop_bucket, reporting.decisions_prefix(model, "auto"))
     days = sorted({day for k in keys if (day := reporting.as_of_of_key(k))})[-n:]
     wanted = [k for k in keys if reporting.as_of_of_key(k) in set(days)]
-    records = [r for k in wanted if (r := data.get_json(s3, settings.loop_bucket, k))]
+    records = [
+        load_record(r, data.s3_uri(settings.loop_bucket, k))
+        for k in wanted
+        if (r := data.get_json(s3, settings.loop_bucket, k))
+    ]
     return reporting.latest_per_window(records)
 
 
-def _champion_facts(client: Any, name: str, records: list[dict[str, Any]]) -> ChampionFacts | None:
+def _champion_facts(client: Any, name: str, records: list[RunRecord]) -> ChampionFacts | None:
     champion = registry.get_champion(client, name)
     if champion is None:
         return None
     moves = [m for m in registry.champion_history(client, name) if m["version"] == champion.version]
     scores = [
-        (r["as_of"], (r.get("champion") or {}).get("metric_now"))
+        (r.as_of.isoformat(), r.champion.metric_now if r.champion else None)
         for r in records
-        if str((r.get("champion") or {}).get("version")) == champion.version
+        if str(r.champion_version) == champion.version
     ]
     return ChampionFacts(
         version=champion.version,

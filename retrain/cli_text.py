@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from retrain.prefect_runs import RunState
+from retrain.record import RunRecord
 from retrain.reporting import headline
 
 
@@ -30,7 +31,7 @@ class ModelStatus:
     metric: str
     today: date
     champion: ChampionFacts | None
-    records: list[dict[str, Any]]  # newest decision records, oldest first
+    records: list[RunRecord]  # newest decision records, oldest first
     runs: list[RunState]  # newest Prefect runs of the model's deployments, newest first
     pending: list[str]  # what waits: open runs, records needing attention
 
@@ -45,40 +46,39 @@ def num(value: Any, digits: int = 4) -> str:
         return str(value)
 
 
-def failure_reason(run: RunState, record: dict[str, Any] | None) -> str:
+def failure_reason(run: RunState, record: RunRecord | None) -> str:
     """Why a run failed: the decision record's error or attention note, else Prefect's message."""
-    if record:
-        for key in ("error", "attention"):
-            if record.get(key):
-                return str(record[key])
+    if record is not None:
+        for note in (record.error, record.attention):
+            if note:
+                return note
     return run.message or f"the run ended {run.state_name}"
 
 
-def run_outcome(run: RunState, record: dict[str, Any] | None) -> list[str]:
+def run_outcome(run: RunState, record: RunRecord | None) -> list[str]:
     """The lines `retrain run` ends with: the decision, the champion's score, the gate, where the
     record is; on failure, the reason first."""
     lines: list[str] = []
     if not run.ok:
         lines.append(f"FAILED ({run.state_name}): {failure_reason(run, record)}")
-    if record:
+    if record is not None:
         lines.append(headline(record))
-        champion = record.get("champion") or {}
-        if champion.get("version"):
-            rows = (record.get("window") or {}).get("labelled_rows")
+        champion, gate = record.champion, record.gate
+        if champion is not None and champion.version:
+            rows = record.window.labelled_rows if record.window else None
             lines.append(
-                f"  champion v{champion['version']}: {record.get('metric')} "
-                f"{num(champion.get('metric_now'))} on {rows if rows is not None else '-'} "
+                f"  champion v{champion.version}: {record.metric} "
+                f"{num(champion.metric_now)} on {rows if rows is not None else '-'} "
                 "matured rows"
             )
-        gate = record.get("gate") or {}
-        if gate:
-            verdict = "promote" if gate.get("promote") else "reject"
+        if gate is not None:
+            verdict = "promote" if gate.promote else "reject"
             lines.append(
-                f"  gate: {verdict} ({', '.join(gate.get('reasons', []))}); challenger "
-                f"{num(gate.get('challenger_score'))} vs champion {num(gate.get('champion_score'))}"
+                f"  gate: {verdict} ({', '.join(gate.reasons)}); challenger "
+                f"{num(gate.challenger_score)} vs champion {num(gate.champion_score)}"
             )
-        if record.get("record_uri"):
-            lines.append(f"  decision record: {record['record_uri']}")
+        if record.record_uri:
+            lines.append(f"  decision record: {record.record_uri}")
     lines.append(f"  Prefect run: {run.url}")
     return lines
 
@@ -129,12 +129,12 @@ def status_lines(status: ModelStatus) -> list[str]:
             lines.append(f"  its out-of-sample record (newest windows): {scored}")
     lines.append("  last windows (auto):" if status.records else "  last windows: none recorded")
     for rec in status.records:
-        champion = rec.get("champion") or {}
-        served = f"v{champion['version']}" if champion.get("version") else "-"
+        champion = rec.champion
+        served = f"v{rec.champion_version}" if rec.champion_version else "-"
         lines.append(
-            f"    {rec.get('as_of')}  {rec.get('status', ''):<9}  served "
-            f"{served} {num(champion.get('metric_now'))}  "
-            f"{rec['decision']['action']} ({', '.join(rec['decision']['reasons']) or '-'})"
+            f"    {rec.as_of}  {rec.status:<9}  served "
+            f"{served} {num(champion.metric_now if champion else None)}  "
+            f"{rec.decision.action} ({', '.join(rec.decision.reasons) or '-'})"
         )
     lines.append("  last runs:" if status.runs else "  last runs: none")
     for run in status.runs:
@@ -144,7 +144,7 @@ def status_lines(status: ModelStatus) -> list[str]:
     return lines
 
 
-def pending_items(open_runs: list[RunState], records: list[dict[str, Any]]) -> list[str]:
+def pending_items(open_runs: list[RunState], records: list[RunRecord]) -> list[str]:
     """What waits for the worker or for a person: runs started or due and not ended (the next
     scheduled run once, as such), and the newest window's attention note."""
     due = [r for r in open_runs if r.state_name != "Scheduled"]
@@ -153,18 +153,18 @@ def pending_items(open_runs: list[RunState], records: list[dict[str, Any]]) -> l
     if upcoming:
         nxt = upcoming[0]
         items.append(f"next scheduled: {nxt.start[:16]} ({nxt.deployment}, {nxt.name})")
-    if records and records[-1].get("attention"):
-        items.append(f"window {records[-1]['as_of']} needs attention: {records[-1]['attention']}")
+    if records and records[-1].attention:
+        items.append(f"window {records[-1].as_of} needs attention: {records[-1].attention}")
     return items
 
 
-def overview_line(name: str, champion: str | None, last: dict[str, Any] | None) -> str:
+def overview_line(name: str, champion: str | None, last: RunRecord | None) -> str:
     """`retrain status` without a model: one line per configured model."""
     where = f"champion v{champion}" if champion else "no champion"
     if last is None:
         return f"{name}: {where}; no window recorded"
-    decision = last["decision"]
+    decision = last.decision
     return (
-        f"{name}: {where}; last window {last['as_of']} {decision['action']} "
-        f"({', '.join(decision['reasons']) or '-'})"
+        f"{name}: {where}; last window {last.as_of} {decision.action} "
+        f"({', '.join(decision.reasons) or '-'})"
     )

@@ -715,22 +715,3 @@ def load_config(path: str | Path) -> ModelConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"model config {path} must be a mapping, got {type(raw).__name__}")
     return parse_config(raw, str(path))
-
-
-def config_paths(config_dir: str | Path) -> dict[str, Path]:
-    """Model name -> config file, for every YAML file in the config folder; every bad file (and
-    every name configured twice) is named in one short ConfigError (retrain/config_folder.py)."""
-    from retrain.config_folder import scan_configs
-
-    scan = scan_configs(config_dir)
-    if scan.errors:
-        raise ConfigError(scan.error_message())
-    return scan.paths
-
-
-def load_model_config(config_dir: str | Path, model: str) -> ModelConfig:
-    """The config of the model named `model` in the config folder; only its own file must be
-    valid, a broken sibling is ignored (retrain/config_folder.py)."""
-    from retrain.config_folder import find_model_config
-
-    return find_model_config(config_dir, model)

@@ -88,3 +88,18 @@ def find_model_config(config_dir: str | Path, model: str) -> ModelConfig:
         unreadable = f"; unreadable files: {[str(p) for p in broken]}" if broken else ""
         raise ConfigError(f"no model named {model!r} in {config_dir}; known: {known}{unreadable}")
     return found
+
+
+def config_paths(config_dir: str | Path) -> dict[str, Path]:
+    """Model name -> config file, for every YAML file in the config folder; every bad file (and
+    every name configured twice) is named in one short ConfigError."""
+    scan = scan_configs(config_dir)
+    if scan.errors:
+        raise ConfigError(scan.error_message())
+    return scan.paths
+
+
+def load_model_config(config_dir: str | Path, model: str) -> ModelConfig:
+    """The config of the model named `model` in the config folder; only its own file must be
+    valid, a broken sibling is ignored."""
+    return find_model_config(config_dir, model)

@@ -146,7 +146,7 @@ def _wanted_columns(columns: Columns) -> list[str]:
     return [columns.id, columns.timestamp, *columns.features, columns.label, *columns.optional]
 
 
-def _get_bytes(s3: Any, bucket: str, key: str) -> bytes:
+def get_bytes(s3: Any, bucket: str, key: str) -> bytes:
     """The object's bytes; a 4xx is the data's fault (DataError), a 5xx or a dropped connection
     after the client's retries is the service's (ServiceError, worth retrying later)."""
     with _object_errors(s3_uri(bucket, key), "GetObject"):
@@ -154,9 +154,9 @@ def _get_bytes(s3: Any, bucket: str, key: str) -> bytes:
     return body
 
 
-def _download(s3: Any, bucket: str, key: str, path: Path) -> None:
+def download_object(s3: Any, bucket: str, key: str, path: Path) -> None:
     """The object saved to `path`, streamed 1 MB at a time (never whole in memory: boto3's
-    parallel download queues up to 100 parts of 8 MB), errors as in `_get_bytes`."""
+    parallel download queues up to 100 parts of 8 MB), errors as in `get_bytes`."""
     with _object_errors(s3_uri(bucket, key), "GetObject"), path.open("wb") as out:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
         for chunk in body.iter_chunks(1 << 20):
@@ -179,7 +179,7 @@ def _http_status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
 
 
-def _parquet_file(data: bytes | Path, uri: str) -> pq.ParquetFile:
+def parquet_file(data: bytes | Path, uri: str) -> pq.ParquetFile:
     """Open a parquet file's metadata (row count, schema) without decoding its data, from its
     bytes or a local file."""
     try:
@@ -215,9 +215,9 @@ def _part_rows(part: pa.Table | pd.DataFrame) -> int:
     return part.num_rows if isinstance(part, pa.Table) else len(part)
 
 
-def _utc_arrow_timestamps(table: pa.Table, column: str, uri: str) -> pa.Table:
+def utc_arrow_timestamps(table: pa.Table, column: str, uri: str) -> pa.Table:
     """The table with its timestamp column as UTC nanosecond timestamps: cast in Arrow when the
-    file stores timestamps (a naive one read as UTC), else parsed as `_utc_timestamps` does."""
+    file stores timestamps (a naive one read as UTC), else parsed as `parse_utc_column` does."""
     if column not in table.column_names:
         return table
     where = table.column_names.index(column)
@@ -229,11 +229,11 @@ def _utc_arrow_timestamps(table: pa.Table, column: str, uri: str) -> pa.Table:
             raise DataError(f"timestamps out of range: {exc}", uri=uri, column=column) from exc
         return table.set_column(where, column, converted)
     one = pd.DataFrame({column: values.to_pandas()})
-    _utc_timestamps(one, column, uri)
+    parse_utc_column(one, column, uri)
     return table.set_column(where, column, pa.Array.from_pandas(one[column]))
 
 
-def _read_csv(data: bytes, uri: str, wanted: list[str]) -> pd.DataFrame:
+def read_csv_strict(data: bytes, uri: str, wanted: list[str]) -> pd.DataFrame:
     """Read a CSV file strictly: a row with too many or too few fields is an error."""
     try:
         frame = pd.read_csv(io.BytesIO(data), engine="pyarrow")
@@ -259,7 +259,7 @@ def _csv_line(data: bytes, message: str) -> int | None:
     return None
 
 
-def _utc_timestamps(frame: pd.DataFrame, column: str, uri: str) -> None:
+def parse_utc_column(frame: pd.DataFrame, column: str, uri: str) -> None:
     """Turn the timestamp column into timezone-aware UTC datetimes, in place."""
     if column not in frame.columns:
         return
@@ -281,7 +281,7 @@ def _utc_timestamps(frame: pd.DataFrame, column: str, uri: str) -> None:
     frame[column] = parsed
 
 
-def _empty_frame(columns: Columns) -> pd.DataFrame:
+def empty_frame(columns: Columns) -> pd.DataFrame:
     """A frame with no rows and the configured columns."""
     frame = pd.DataFrame({c: pd.Series(dtype="object") for c in _wanted_columns(columns)})
     for c in [*columns.numeric, columns.label]:
@@ -311,16 +311,16 @@ def load_window(
     rows = 0
     for key in (k for keys in partitions.values() for k in keys):
         uri = s3_uri(source.bucket, key)
-        data = _get_bytes(s3, source.bucket, key)
+        data = get_bytes(s3, source.bucket, key)
         part: pa.Table | pd.DataFrame
         if key.endswith(".parquet"):
-            pfile = _parquet_file(data, uri)
+            pfile = parquet_file(data, uri)
             _check_row_limit(window, max_rows, rows + pfile.metadata.num_rows, uri)
-            part = _utc_arrow_timestamps(_read_parquet(pfile, uri, wanted), columns.timestamp, uri)
+            part = utc_arrow_timestamps(_read_parquet(pfile, uri, wanted), columns.timestamp, uri)
             del pfile
         else:
-            part = _read_csv(data, uri, wanted)
-            _utc_timestamps(part, columns.timestamp, uri)
+            part = read_csv_strict(data, uri, wanted)
+            parse_utc_column(part, columns.timestamp, uri)
         del data
         rows += _part_rows(part)
         _check_row_limit(window, max_rows, rows, uri)
@@ -328,7 +328,7 @@ def load_window(
         files.append(key)
     extra = sorted({c for p in parts for c in _extra_columns(p)})
     absent = sorted({c for p in parts for c in wanted if c not in _part_columns(p)})
-    result = _combine(parts, wanted) if parts else _empty_frame(columns)
+    result = _combine(parts, wanted) if parts else empty_frame(columns)
     result.attrs["extra_columns"] = extra
     result.attrs["missing_columns"] = absent
     present = tuple(partitions)
@@ -385,8 +385,8 @@ class WindowBatches:
                 self.files.append(key)
 
     def _parquet(self, key: str, uri: str, wanted: list[str], path: Path) -> Iterator[pd.DataFrame]:
-        _download(self.s3, self.source.bucket, key, path)
-        pfile = _parquet_file(path, uri)
+        download_object(self.s3, self.source.bucket, key, path)
+        pfile = parquet_file(path, uri)
         _check_row_limit(self.window, self.max_rows, self.rows + pfile.metadata.num_rows, uri)
         names = pfile.schema_arrow.names
         self.extra_columns.update(c for c in names if c not in wanted)
@@ -395,8 +395,8 @@ class WindowBatches:
             for group in range(pfile.num_row_groups):  # one row group decoded at a time
                 table = pfile.read_row_group(group, columns=present)
                 for start in range(0, table.num_rows, self.batch_rows):
-                    part = _decode_dictionaries(table.slice(start, self.batch_rows))
-                    part = _utc_arrow_timestamps(part, self.columns.timestamp, uri)
+                    part = decode_dictionaries(table.slice(start, self.batch_rows))
+                    part = utc_arrow_timestamps(part, self.columns.timestamp, uri)
                     yield part.to_pandas(split_blocks=True)
                 del table
         except (pa.ArrowException, OSError) as exc:
@@ -406,9 +406,9 @@ class WindowBatches:
             pa.default_memory_pool().release_unused()  # mimalloc keeps freed pages otherwise
 
     def _csv(self, key: str, uri: str, wanted: list[str]) -> Iterator[pd.DataFrame]:
-        frame = _read_csv(_get_bytes(self.s3, self.source.bucket, key), uri, wanted)
+        frame = read_csv_strict(get_bytes(self.s3, self.source.bucket, key), uri, wanted)
         self.extra_columns.update(frame.attrs.get("extra_columns", ()))
-        _utc_timestamps(frame, self.columns.timestamp, uri)
+        parse_utc_column(frame, self.columns.timestamp, uri)
         for start in range(0, len(frame), self.batch_rows):
             yield frame.iloc[start : start + self.batch_rows]
 
@@ -421,7 +421,7 @@ class WindowBatches:
         return batch
 
 
-def _decode_dictionaries(table: pa.Table) -> pa.Table:
+def decode_dictionaries(table: pa.Table) -> pa.Table:
     """Dictionary-encoded columns as plain values (pandas would make them categoricals)."""
     for i, column in enumerate(table.columns):
         if pa.types.is_dictionary(column.type):

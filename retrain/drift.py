@@ -12,19 +12,17 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from retrain.config import DriftThresholds, check_drift_method
+from retrain.config import DriftThresholds
 from retrain.drift_measures import (
     CATEGORICAL_FROM_STATS,
     NUMERIC_FROM_STATS,
     categorical_score,
-    is_drift,
     numeric_score,
 )
 from retrain.drift_report import (
@@ -45,6 +43,14 @@ from retrain.drift_stats import (
     frame_rows,
     is_categorical_dtype,
 )
+from retrain.drift_verdict import (
+    ALL_NULL,
+    ColumnDrift,
+    empty_verdict,
+    feature_plan,
+    finite_counts,
+    verdict,
+)
 
 if TYPE_CHECKING:
     from retrain.window_stats import WindowSummary
@@ -58,27 +64,8 @@ __all__ = [
     "column_drift",
     "run_drift",
 ]
-ALL_NULL = "all_null"
 MIN_TARGET_ROWS = 30
 _MAX_CLASSES = 20
-
-
-@dataclass(frozen=True)
-class ColumnDrift:
-    """One column's drift verdict; kind is numeric, categorical, prediction or target."""
-
-    column: str
-    kind: str
-    method: str
-    score: float
-    threshold: float
-    drifted: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (a non-finite score becomes null)."""
-        out = asdict(self)
-        out["score"] = self.score if math.isfinite(self.score) else None
-        return out
 
 
 @dataclass(frozen=True)
@@ -116,21 +103,6 @@ class DriftSummary:
         }
 
 
-def _feature_plan(column: str, kind: str, thresholds: DriftThresholds) -> Plan:
-    override = thresholds.per_column.get(column)
-    if override is not None:
-        method, threshold = override.method, override.threshold
-    elif kind == "numeric":
-        method, threshold = thresholds.numeric_method, thresholds.numeric_threshold
-    else:
-        method, threshold = thresholds.categorical_method, thresholds.categorical_threshold
-    try:
-        check_drift_method(method, kind)
-    except ValueError as exc:
-        raise ValueError(f"drift of column {column!r}: {exc}") from None
-    return Plan(column, kind, kind, method, threshold)
-
-
 def _stat_kind(reference: ColumnStats, current: pd.Series) -> str:
     """Numeric for continuous numbers; categorical for labels, classes and few distinct values."""
     if isinstance(reference, CategoricalStats) or is_categorical_dtype(current):
@@ -153,27 +125,7 @@ def _role_plan(column: str, role: str, stat_kind: str, thresholds: DriftThreshol
 
 def _value_counts(series: pd.Series) -> dict[Any, int]:
     """Non-null (and finite) value counts, as Evidently sees a categorical column."""
-    return _finite_counts(series, series.value_counts(dropna=True, sort=False))
-
-
-def _finite_counts(series: pd.Series, counts: pd.Series) -> dict[Any, int]:
-    """`_value_counts` from the series' non-null value counts already taken."""
-    if pd.api.types.is_float_dtype(series):
-        counts = counts[np.isfinite(counts.index.to_numpy(dtype="float64"))]
-    return {(k.item() if hasattr(k, "item") else k): int(v) for k, v in counts.items() if v}
-
-
-def _empty(plan: Plan, reference_rows: int, current_rows: int) -> ColumnDrift | None:
-    """A verdict for a column with no values on a side (Evidently raises on those)."""
-    if reference_rows and current_rows:
-        return None
-    drifted = bool(reference_rows) != bool(current_rows)
-    return ColumnDrift(plan.column, plan.kind, ALL_NULL, 1.0 if drifted else 0.0, 0.0, drifted)
-
-
-def _verdict(plan: Plan, score: float) -> ColumnDrift:
-    drifted = is_drift(plan.method, score, plan.threshold)
-    return ColumnDrift(plan.column, plan.kind, plan.method, score, plan.threshold, drifted)
+    return finite_counts(series, series.value_counts(dropna=True, sort=False))
 
 
 def _measure(plan: Plan, reference: ColumnStats, current: pd.Series) -> ColumnDrift | None:
@@ -182,19 +134,19 @@ def _measure(plan: Plan, reference: ColumnStats, current: pd.Series) -> ColumnDr
         if not isinstance(reference, NumericStats):
             raise ValueError(f"numeric column {plan.column!r} has categorical reference statistics")
         values = finite_sorted(current)
-        empty = _empty(plan, reference.rows, len(values))
+        empty = empty_verdict(plan, reference.rows, len(values))
         if empty is not None or plan.method not in NUMERIC_FROM_STATS:
             return empty
-        return _verdict(plan, numeric_score(plan.method, reference, values))
+        return verdict(plan, numeric_score(plan.method, reference, values))
     counts = _value_counts(current)
-    empty = _empty(plan, reference.rows, sum(counts.values()))
+    empty = empty_verdict(plan, reference.rows, sum(counts.values()))
     if empty is not None:
         return empty
     if isinstance(reference, CategoricalStats):
         ref_counts, other = reference.counts, reference.other
     else:
         ref_counts, other = reference.value_counts(), 0
-    return _verdict(plan, categorical_score(plan.method, ref_counts, other, counts))
+    return verdict(plan, categorical_score(plan.method, ref_counts, other, counts))
 
 
 def _plans(
@@ -217,8 +169,8 @@ def _plans(
         missing = [c for c in named if c not in names]
         if missing:
             raise ValueError(f"{side} data lacks columns {missing}")
-    features = [_feature_plan(c, "numeric", thresholds) for c in numeric]
-    features += [_feature_plan(c, "categorical", thresholds) for c in categorical]
+    features = [feature_plan(c, "numeric", thresholds) for c in numeric]
+    features += [feature_plan(c, "categorical", thresholds) for c in categorical]
     pred_plan = None
     if prediction:
         kind = _stat_kind(stats.columns[prediction], current[prediction])
@@ -321,7 +273,7 @@ def run_drift(
         for p, (score, threshold, failed) in parse_snapshot(report.result, waiting).items():
             verdicts[p.column] = ColumnDrift(p.column, p.kind, p.method, score, threshold, failed)
     for p in sampled:  # no values in the sample either: nothing to judge by
-        verdicts.setdefault(p.column, _verdict(p, math.nan))
+        verdicts.setdefault(p.column, verdict(p, math.nan))
     columns = tuple(verdicts[p.column] for p in features)
     share = sum(c.drifted for c in columns) / len(columns)
     return (

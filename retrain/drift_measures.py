@@ -63,7 +63,7 @@ def _merged_distinct(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return merged[np.concatenate([[True], merged[1:] != merged[:-1]])]
 
 
-def _sturges_edges(lo: float, hi: float, size: int) -> np.ndarray:
+def sturges_edges(lo: float, hi: float, size: int) -> np.ndarray:
     """np.histogram_bin_edges(data, 'sturges') from the data's min, max and size."""
     width = (hi - lo) / (np.log2(size) + 1.0)
     first, last = (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
@@ -73,7 +73,7 @@ def _sturges_edges(lo: float, hi: float, size: int) -> np.ndarray:
 
 def _histogram(ref: NumericStats, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Shares per Sturges bin over both sides, as Evidently's get_binned_data (last bin closed)."""
-    edges = _sturges_edges(min(ref.xs[0], cur[0]), max(ref.xs[-1], cur[-1]), ref.rows + len(cur))
+    edges = sturges_edges(min(ref.xs[0], cur[0]), max(ref.xs[-1], cur[-1]), ref.rows + len(cur))
     cum_cur = np.concatenate(
         [np.searchsorted(cur, edges[:-1], "left"), np.searchsorted(cur, edges[-1:], "right")]
     )
@@ -87,7 +87,7 @@ def _fill_zeroes(shares: np.ndarray) -> np.ndarray:
     return np.where(shares == 0, fill, shares)
 
 
-def _binned_score(method: str, ref: np.ndarray, cur: np.ndarray) -> float:
+def binned_score(method: str, ref: np.ndarray, cur: np.ndarray) -> float:
     """jensenshannon, psi or kl_div of two share vectors over the same bins."""
     if method == "jensenshannon":
         return float(distance.jensenshannon(ref, cur))
@@ -112,7 +112,7 @@ def numeric_score(method: str, ref: NumericStats, cur: np.ndarray) -> float:
         current = dict(zip(values.tolist(), counts.tolist(), strict=True))
         return categorical_score(method, ref.value_counts(), 0, current)
     ref_shares, cur_shares = _histogram(ref, cur)
-    return _binned_score(method, ref_shares, cur_shares)
+    return binned_score(method, ref_shares, cur_shares)
 
 
 def _aligned(
@@ -135,7 +135,7 @@ def categorical_score(method: str, ref: dict[Any, int], other: int, cur: dict[An
     keys, ref_counts, cur_counts = _aligned(ref, other, cur)
     n, m = ref_counts.sum(), cur_counts.sum()
     if method in ("jensenshannon", "psi", "kl_div"):
-        return _binned_score(method, ref_counts / n, cur_counts / m)
+        return binned_score(method, ref_counts / n, cur_counts / m)
     if method == "chisquare":
         with np.errstate(divide="ignore", invalid="ignore"):
             return float(sstats.chisquare(cur_counts, ref_counts * (m / n))[1])

@@ -16,56 +16,28 @@ standard error is our own (see `cbpe`). tests/unit/test_estimate.py checks it by
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression, isotonic_regression
+from sklearn.isotonic import isotonic_regression
 
 from retrain.config import ModelConfig, Task
 from retrain.data import Window
+from retrain.estimate_base import LABEL_DRAWS, Estimate, calibrate
 from retrain.maturity import unknown_mask
-from retrain.policy import PolicyInputs
+from retrain.record import RunRecord
 from retrain.scoring import ChampionOutputs, champion_outputs
 from retrain.training import matured_mask
 
 ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
-LABEL_DRAWS = 200  # Monte Carlo draws of the labels the calibrated probabilities imply
 CALIBRATION_RESAMPLES = 50  # bootstrap refits of the calibration
 # Matured rows the calibration is fitted on, the newest first: isotonic regression on half a
 # million rows is as good as on ten million, and its bootstrap costs a twentieth.
 CALIBRATION_MAX_ROWS = 500_000
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """The estimated metrics of unlabelled rows, their standard errors, and the sizes."""
-
-    metric: str
-    value: float
-    standard_error: float
-    rows: int
-    calibration_rows: int
-    metrics: dict[str, float]
-    standard_errors: dict[str, float]
-
-    def bound(self, higher_is_better: bool, z: float = 2.0) -> float:
-        """The optimistic end of the estimate: value + z SE (or - z SE for an error metric)."""
-        return self.value + z * self.standard_error * (1 if higher_is_better else -1)
-
-
-def calibrate(score: np.ndarray, label: np.ndarray) -> IsotonicRegression:
-    """Isotonic map from the champion's score to P(label = 1), fitted on labelled rows."""
-    y = np.asarray(label).astype(np.float64)
-    if np.unique(y).size < 2:
-        raise ValueError("calibration needs both classes among the labelled rows")
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-    return iso.fit(np.asarray(score, dtype=np.float64), y)
 
 
 def expected_confusion(proba: np.ndarray, predicted: np.ndarray) -> tuple[float, ...]:
@@ -266,7 +238,6 @@ def _multiclass_estimate(
     pending: np.ndarray,
 ) -> dict[str, Any]:
     """The estimate of a champion with more than two classes (`retrain.estimate_multiclass`)."""
-    from retrain.estimate_multiclass import LABEL_DRAWS as DRAWS
     from retrain.estimate_multiclass import multiclass_cbpe
     from retrain.training import class_labels
 
@@ -288,7 +259,7 @@ def _multiclass_estimate(
         return {**out, "error": str(exc)}
     method = (
         "multi-class CBPE: one isotonic calibrator per class on the matured rows, "
-        f"normalised; SE from label draws ({DRAWS}) only"
+        f"normalised; SE from label draws ({LABEL_DRAWS}) only"
     )
     return _estimated(out, est, method)
 
@@ -327,29 +298,18 @@ def history_metrics(estimate: dict[str, Any] | None) -> dict[str, float]:
     return {k: float(v) for k, v in points.items()}
 
 
-def with_estimate(inputs: PolicyInputs, estimate: dict[str, Any] | None) -> PolicyInputs:
-    """The policy inputs with the window's estimated metric and its standard error."""
-    estimate = estimate or {}
-    return dataclasses.replace(
-        inputs,
-        estimated_metric=estimate.get("value"),
-        estimated_standard_error=estimate.get("standard_error"),
-    )
-
-
 def earlier_estimate(
-    history: list[dict[str, Any]], champion_version: str | None, as_of: date, delay_days: int
+    history: list[RunRecord], champion_version: str | None, as_of: date, delay_days: int
 ) -> dict[str, Any] | None:
     """The newest earlier estimate of this champion whose days have all matured by `as_of`,
     with the window it was made in: the one to line up with its realised metric now."""
     due = (as_of - timedelta(days=delay_days)).isoformat()
     for record in reversed(history):
-        estimate = record.get("estimated_performance") or {}
-        version = (record.get("champion") or {}).get("version")
-        if estimate.get("value") is None or not estimate.get("days") or version is None:
+        estimate, version = record.estimated_performance, record.champion_version
+        if estimate is None or estimate.value is None or not estimate.days or version is None:
             continue
-        if str(version) == str(champion_version) and max(estimate["days"]) < due:
-            return {**estimate, "as_of": record.get("as_of")}
+        if str(version) == str(champion_version) and max(estimate.days) < due:
+            return {**estimate.dump(), "as_of": record.as_of.isoformat()}
     return None
 
 

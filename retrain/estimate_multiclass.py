@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from retrain.estimate import LABEL_DRAWS, Estimate, calibrate
+from retrain.estimate_base import LABEL_DRAWS, Estimate, calibrate
 
 MULTICLASS_ESTIMATED = ("accuracy", "f1_macro", "f1_weighted", "precision_macro", "recall_macro")
 

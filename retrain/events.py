@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from retrain.record import RunRecord
+
 PREFIX = "retrain.model"
 DRIFT_DETECTED = f"{PREFIX}.drift-detected"
 RETRAIN_STARTED = f"{PREFIX}.retrain-started"
@@ -58,63 +60,60 @@ def model_resource(model: str) -> dict[str, str]:
     }
 
 
-def _head(record: dict[str, Any]) -> dict[str, Any]:
+def _head(record: RunRecord) -> dict[str, Any]:
     """Fields every event of a run carries: which window, which mode, which records."""
     return {
-        "model": record.get("model"),
-        "as_of": record.get("as_of"),
-        "mode": record.get("mode"),
-        "metric": record.get("metric"),
-        "flow_run_id": record.get("flow_run_id"),
-        "record_uri": record.get("record_uri"),
+        "model": record.model,
+        "as_of": record.as_of.isoformat(),
+        "mode": record.mode,
+        "metric": record.metric,
+        "flow_run_id": record.flow_run_id,
+        "record_uri": record.record_uri,
     }
 
 
-def _event(name: str, record: dict[str, Any], **payload: Any) -> LoopEvent:
-    return LoopEvent(name, model_resource(str(record.get("model"))), {**_head(record), **payload})
+def _event(name: str, record: RunRecord, **payload: Any) -> LoopEvent:
+    return LoopEvent(name, model_resource(record.model), {**_head(record), **payload})
 
 
-def retrain_started(record: dict[str, Any]) -> LoopEvent:
+def retrain_started(record: RunRecord) -> LoopEvent:
     """The policy chose to retrain: emitted before the tournament starts."""
-    decision = record.get("decision") or {}
-    champion = record.get("champion") or {}
+    champion = record.champion
     return _event(
         RETRAIN_STARTED,
         record,
-        reasons=list(decision.get("reasons", [])),
-        forced=bool(record.get("forced")),
-        champion_version=champion.get("version"),
-        champion_metric=champion.get("metric_now"),
+        reasons=list(record.decision.reasons),
+        forced=record.forced,
+        champion_version=champion.version if champion else None,
+        champion_metric=champion.metric_now if champion else None,
     )
 
 
-def record_events(record: dict[str, Any]) -> list[LoopEvent]:
+def record_events(record: RunRecord) -> list[LoopEvent]:
     """The events a closed decision record produces, in a fixed order (retrain-started is
     emitted when the retrain starts, not here)."""
     events: list[LoopEvent] = []
-    drift = record.get("drift") or {}
-    gate = record.get("gate") or {}
-    champion = record.get("champion") or {}
-    approval = record.get("approval") or {}
-    if drift.get("dataset_drift"):
+    drift, gate = record.drift, record.gate
+    approval = record.approval.dump() if record.approval else {}
+    if drift is not None and drift.dataset_drift:
         events.append(
             _event(
                 DRIFT_DETECTED,
                 record,
-                drift_share=drift.get("drift_share"),
-                drifted_columns=list(drift.get("drifted_columns", [])),
-                target_drifted=bool((drift.get("target") or {}).get("drifted")),
+                drift_share=drift.drift_share,
+                drifted_columns=list(drift.drifted_columns),
+                target_drifted=bool(drift.target and drift.target.drifted),
             )
         )
-    if record.get("registered_version"):
+    if record.registered_version:
         events.append(
             _event(
                 CHALLENGER_REGISTERED,
                 record,
-                version=record["registered_version"],
-                challenger_metric=gate.get("challenger_score"),
-                champion_metric=gate.get("champion_score"),
-                gate_passed=bool(gate.get("promote")),
+                version=record.registered_version,
+                challenger_metric=gate.challenger_score if gate else None,
+                champion_metric=gate.champion_score if gate else None,
+                gate_passed=bool(gate and gate.promote),
             )
         )
     for old in approval.get("superseded", []):
@@ -128,64 +127,63 @@ def record_events(record: dict[str, Any]) -> list[LoopEvent]:
         )
     if approval.get("state") == "pending":
         events.append(approval_requested(record, approval))
-    if record.get("promoted"):
+    if record.promoted:
         events.append(
             _event(
                 PROMOTED,
                 record,
-                from_version=champion.get("version"),
-                to_version=record.get("promoted_version"),
-                challenger_metric=gate.get("challenger_score"),
-                champion_metric=gate.get("champion_score"),
+                from_version=record.champion_version,
+                to_version=record.promoted_version,
+                challenger_metric=gate.challenger_score if gate else None,
+                champion_metric=gate.champion_score if gate else None,
                 by="retrain-loop",
-                reinstated=record.get("reinstated_version") is not None,
+                reinstated=record.reinstated_version is not None,
             )
         )
-    if gate and not gate.get("promote"):
+    if gate is not None and not gate.promote:
         events.append(
             _event(
                 REJECTED_BY_GATE,
                 record,
-                version=record.get("registered_version") or record.get("reinstated_version"),
-                challenger_metric=gate.get("challenger_score"),
-                champion_metric=gate.get("champion_score"),
-                ci_low=gate.get("ci_low"),
-                reasons=list(gate.get("reasons", [])),
+                version=record.registered_version or record.reinstated_version,
+                challenger_metric=gate.challenger_score,
+                champion_metric=gate.champion_score,
+                ci_low=gate.ci_low,
+                reasons=list(gate.reasons),
             )
         )
-    invalid = not (record.get("validation") or {}).get("valid", True)
-    if record.get("status") == "failed" or invalid:
+    invalid = record.validation is not None and not record.validation.valid
+    if record.status == "failed" or invalid:
         events.append(run_failed(record))
-    if record.get("attention"):
-        events.append(_event(NEEDS_ATTENTION, record, problem=record["attention"]))
+    if record.attention:
+        events.append(_event(NEEDS_ATTENTION, record, problem=record.attention))
     return events
 
 
-def run_failed(record: dict[str, Any]) -> LoopEvent:
+def run_failed(record: RunRecord) -> LoopEvent:
     """A run that raised (with or without its decision record), or refused its window's data."""
-    reasons = (record.get("decision") or {}).get("reasons", [])
-    return _event(RUN_FAILED, record, error=record.get("error"), reasons=list(reasons))
+    return _event(RUN_FAILED, record, error=record.error, reasons=list(record.decision.reasons))
 
 
-def approval_requested(record: dict[str, Any], approval: dict[str, Any]) -> LoopEvent:
+def approval_requested(record: RunRecord, approval: dict[str, Any]) -> LoopEvent:
     """A gated challenger waits for a person: the figures they decide on and the form's link."""
-    gate = record.get("gate") or {}
+    gate = record.gate
     return _event(
         APPROVAL_REQUESTED,
         record,
         version=approval.get("version"),
         champion_version=approval.get("champion_version"),
-        challenger_metric=gate.get("challenger_score"),
-        champion_metric=gate.get("champion_score"),
-        ci_low=gate.get("ci_low"),
-        ci_high=gate.get("ci_high"),
+        challenger_metric=gate.challenger_score if gate else None,
+        champion_metric=gate.champion_score if gate else None,
+        ci_low=gate.ci_low if gate else None,
+        ci_high=gate.ci_high if gate else None,
         expires_at=approval.get("expires_at"),
         form_url=approval.get("form_url"),
         request_url=approval.get("request_url"),
     )
 
 
-def answer_events(record: dict[str, Any], answer: dict[str, Any]) -> list[LoopEvent]:
+def answer_events(record: RunRecord, answer: dict[str, Any]) -> list[LoopEvent]:
     """The events of a request's end: approved (promoted), rejected by a person, expired, or
     refused (the champion changed since the gate compared with it)."""
     base = {
@@ -195,6 +193,7 @@ def answer_events(record: dict[str, Any], answer: dict[str, Any]) -> list[LoopEv
         "at": answer.get("at"),
     }
     state = answer.get("state")
+    gate = record.gate
     if state == "approved":
         return [
             _event(
@@ -202,8 +201,8 @@ def answer_events(record: dict[str, Any], answer: dict[str, Any]) -> list[LoopEv
                 record,
                 from_version=answer.get("champion_version"),
                 to_version=answer.get("version"),
-                challenger_metric=(record.get("gate") or {}).get("challenger_score"),
-                champion_metric=(record.get("gate") or {}).get("champion_score"),
+                challenger_metric=gate.challenger_score if gate else None,
+                champion_metric=gate.champion_score if gate else None,
                 by=answer.get("by"),
                 comment=answer.get("comment"),
                 reinstated=False,

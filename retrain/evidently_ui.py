@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from retrain.record import RunRecord
+
 if TYPE_CHECKING:  # importing evidently takes seconds
     from evidently.sdk.models import DashboardModel
 
@@ -35,30 +37,28 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def window_values(record: Mapping[str, Any], metric: str) -> dict[str, float]:
+def window_values(record: RunRecord, metric: str) -> dict[str, float]:
     """The window's figures from a decision record, keyed by the snapshot's column names;
     what the record lacks (no champion, no drift measured) is left out."""
-    drift = record.get("drift") or {}
-    window = record.get("window") or {}
-    champion = record.get("champion") or {}
+    drift, window, champion = record.drift, record.window, record.champion
     found: dict[str, Any] = {
-        DRIFT_SHARE: drift.get("drift_share"),
-        DRIFTED_COLUMNS: len(drift.get("drifted_columns") or []) if drift else None,
-        metric: champion.get("metric_now"),
-        ROWS: window.get("rows"),
-        LABELLED_ROWS: window.get("labelled_rows"),
+        DRIFT_SHARE: drift.drift_share if drift else None,
+        DRIFTED_COLUMNS: len(drift.drifted_columns) if drift else None,
+        metric: champion.metric_now if champion else None,
+        ROWS: window.rows if window else None,
+        LABELLED_ROWS: window.labelled_rows if window else None,
     }
     return {k: n for k, v in found.items() if (n := _number(v)) is not None}
 
 
-def window_end(record: Mapping[str, Any]) -> datetime:
+def window_end(record: RunRecord) -> datetime:
     """The window's end (exclusive), midnight UTC as a naive datetime (Evidently's timestamps)."""
-    return datetime.fromisoformat(str(record["as_of"]))
+    return datetime.fromisoformat(record.as_of.isoformat())
 
 
-def snapshot_name(record: Mapping[str, Any]) -> str:
-    decision = (record.get("decision") or {}).get("action") or record.get("status", "?")
-    return f"window ending {record['as_of']} ({record.get('mode', 'auto')}): {decision}"
+def snapshot_name(record: RunRecord) -> str:
+    decision = record.decision.action or record.status
+    return f"window ending {record.as_of} ({record.mode}): {decision}"
 
 
 def dashboard(metric: str) -> DashboardModel:
@@ -152,7 +152,7 @@ def add_window(
     url: str,
     project: str,
     description: str,
-    record: Mapping[str, Any],
+    record: RunRecord,
     metric: str,
     timeout: float = 10.0,
 ) -> str:
@@ -161,7 +161,7 @@ def add_window(
     EvidentlyUIError when the UI does not take it."""
     values = window_values(record, metric)
     if not values:
-        raise EvidentlyUIError(f"the record of {record.get('as_of')} has no figure to show")
+        raise EvidentlyUIError(f"the record of {record.as_of} has no figure to show")
     try:
         workspace = _workspace(url, timeout)
         found = [p for p in workspace.search_project(project) if p.name == project]

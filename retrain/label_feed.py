@@ -26,17 +26,17 @@ from retrain.config import ConfigError, DataSource, LabelFeed, ModelConfig
 from retrain.data import (
     DataError,
     Window,
-    _decode_dictionaries,
-    _download,
-    _get_bytes,
-    _parquet_file,
-    _read_csv,
-    _utc_arrow_timestamps,
-    _utc_timestamps,
+    decode_dictionaries,
+    download_object,
+    get_bytes,
     list_partitions,
     missing_buckets,
+    parquet_file,
+    parse_utc_column,
     prefix_has_partitions,
+    read_csv_strict,
     s3_uri,
+    utc_arrow_timestamps,
 )
 from retrain.maturity import ARRIVED, day_start
 
@@ -227,20 +227,20 @@ def _read_file(
     """One feed file's rows as frames of `id`, `label`, `arrived_at` (UTC; null: the day)."""
     uri = s3_uri(source.bucket, key)
     if key.endswith(".csv"):
-        frame = _read_csv(_get_bytes(s3, source.bucket, key), uri, list(names.values()))
+        frame = read_csv_strict(get_bytes(s3, source.bucket, key), uri, list(names.values()))
         _require(list(frame.columns), names, uri)
-        _utc_timestamps(frame, names[_AT], uri)
+        parse_utc_column(frame, names[_AT], uri)
         return [_renamed(frame, names, day)]
     out: list[pd.DataFrame] = []
     with tempfile.TemporaryDirectory(prefix="label-feed-") as folder:
         path = Path(folder) / "part.parquet"
-        _download(s3, source.bucket, key, path)
-        pfile = _parquet_file(path, uri)
+        download_object(s3, source.bucket, key, path)
+        pfile = parquet_file(path, uri)
         try:
             _require(pfile.schema_arrow.names, names, uri)
             for group in range(pfile.num_row_groups):
                 table = pfile.read_row_group(group, columns=list(dict.fromkeys(names.values())))
-                table = _utc_arrow_timestamps(_decode_dictionaries(table), names[_AT], uri)
+                table = utc_arrow_timestamps(decode_dictionaries(table), names[_AT], uri)
                 out.append(_renamed(table.to_pandas(), names, day))
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"corrupt or unreadable parquet file: {exc}", uri=uri) from exc

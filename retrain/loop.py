@@ -10,13 +10,15 @@ from typing import Any
 
 import pandas as pd
 
+from retrain.attention import rows_past_label_delay
 from retrain.config import ModelConfig
 from retrain.data import LoadedWindow, Window
 from retrain.drift import DriftSummary
 from retrain.drift_stats import ReferenceStats
 from retrain.policy import PolicyInputs, reference_metric
+from retrain.record import RECORD_VERSION, RunRecord, load_record
 from retrain.registry import Champion
-from retrain.reporting import RECORD_VERSION, challenger_scores, drift_history, last_promotion
+from retrain.reporting import challenger_scores, drift_history, last_promotion
 from retrain.tournament import Tournament
 from retrain.training import SAMPLING_RULE, matured_rows, slices
 from retrain.validation import ValidationReport
@@ -119,10 +121,15 @@ def policy_inputs(
     drift: DriftSummary | None,
     champion: ChampionState | None,
     champion_metric: float | None,
-    history: list[dict[str, Any]],
+    estimate: dict[str, Any] | None,
+    history: list[RunRecord],
     forced: bool,
+    prefix_seen: bool,
 ) -> PolicyInputs:
-    """Gather the facts `decide` needs from the steps before it and the earlier records."""
+    """Every fact `decide` needs, from the steps before it and the earlier records: the one
+    place a policy input is gathered (PolicyInputs has no defaults, so a new field fails here
+    until it is filled in). `prefix_seen`: the window has files or its prefix has a partition
+    on some day."""
     t, step = config.thresholds, config.windows.monitoring_days
     n = t.drift.persistence_n
     current = champion.champion if champion else None
@@ -131,6 +138,7 @@ def policy_inputs(
         recent = challenger_scores(history, run.as_of - timedelta(days=step * t.reference_windows))
         reference = reference_metric(current.holdout_metric, list(recent), config.higher_is_better)
     trained = current.trained_as_of if current else None
+    estimate = estimate or {}
     return PolicyInputs(
         as_of=run.as_of,
         rows=len(window.frame),
@@ -150,6 +158,11 @@ def policy_inputs(
         ),
         last_promotion=last_promotion(history) or trained,
         model_age_days=(run.as_of - trained).days if trained else None,
+        prefix_seen=prefix_seen,
+        rows_past_label_delay=rows_past_label_delay(window.frame, config, run.as_of),
+        target_drift=bool(drift and drift.target and drift.target.drifted),
+        estimated_metric=estimate.get("value"),
+        estimated_standard_error=estimate.get("standard_error"),
     )
 
 
@@ -215,15 +228,18 @@ def new_record(config: ModelConfig, run: RunInfo, forced: bool) -> dict[str, Any
     }
 
 
-def unrecorded_failure(config: ModelConfig, as_of: date, mode: str, error: str) -> dict[str, Any]:
+def unrecorded_failure(config: ModelConfig, as_of: date, mode: str, error: str) -> RunRecord:
     """What the alert channels get for a run that failed before its decision record was opened
     (a missing bucket, the model's lock not free in time, MLflow unreachable): not stored."""
-    return {
-        **_record_head(config, as_of, mode),
-        "status": "failed",
-        "error": error,
-        "decision": {"action": "none", "reasons": [], "details": {}},
-    }
+    return load_record(
+        {
+            **_record_head(config, as_of, mode),
+            "status": "failed",
+            "error": error,
+            "decision": {"action": "none", "reasons": [], "details": {}},
+        },
+        f"the failure record of {config.name} {as_of}",
+    )
 
 
 def champion_summary(
@@ -241,73 +257,82 @@ def champion_summary(
     }
 
 
-def version_tags(record: dict[str, Any]) -> dict[str, Any]:
+def _typed(record: RunRecord | dict[str, Any]) -> RunRecord:
+    """The record as a RunRecord (the flow still assembles it as a dict during the run)."""
+    return record if isinstance(record, RunRecord) else load_record(record, "the run's record")
+
+
+def version_tags(record: RunRecord | dict[str, Any]) -> dict[str, Any]:
     """The few tags a reviewer scans on a challenger version (the registry's version list):
     window, recipe, holdout score, gate verdict, provenance. `as_of`, `mode` and `config_hash`
     also find a rerun's version (registry.RERUN_KEYS); the rest is on its run (`run_tags`)."""
-    training = record.get("training") or {}
-    served = training.get("served_fit") or {}
-    gate = record.get("gate") or {}
+    r = _typed(record)
+    training, gate = r.training, r.gate
+    served = training.served_fit if training else None
+    classes = training.classes if training else None
     return {
-        "as_of": record["as_of"],
-        "mode": record["mode"],
-        "training_window": f"{served.get('start')}..{served.get('end')}",
-        "recipe": training.get("winner"),
-        "holdout_score": gate.get("challenger_score"),
-        "gate": "promote" if gate.get("promote") else "reject",
-        "config_hash": record["config_hash"],
-        "git_commit": record["git_commit"],
-        **({"classes": training["classes"]} if training.get("classes") else {}),
+        "as_of": r.as_of.isoformat(),
+        "mode": r.mode,
+        "training_window": f"{served.start if served else None}..{served.end if served else None}",
+        "recipe": training.winner if training else None,
+        "holdout_score": gate.challenger_score if gate else None,
+        "gate": "promote" if gate and gate.promote else "reject",
+        "config_hash": r.config_hash,
+        "git_commit": r.git_commit,
+        **({"classes": classes} if classes else {}),
     }
 
 
-def run_tags(record: dict[str, Any]) -> dict[str, Any]:
+def run_tags(record: RunRecord | dict[str, Any]) -> dict[str, Any]:
     """What else a reviewer may look up about a challenger: tags of its MLflow run (the run
     holds the whole decision record too, decision.json)."""
-    training = record.get("training") or {}
-    served = training.get("served_fit") or {}
-    gate_fit = training.get("gate_fit") or {}
-    gate = record.get("gate") or {}
-    champion = record.get("champion") or {}
-    candidates = training.get("candidates", [])
+    r = _typed(record)
+    training, gate = r.training, r.gate
+    served = training.served_fit if training else None
+    gate_fit = training.gate_fit if training else None
+    candidates = training.candidates if training else []
     return {
-        "train_rows": served.get("rows"),
-        "refit": bool(training.get("refit")),
-        "gate_training_window": f"{gate_fit.get('start')}..{gate_fit.get('end')}",
-        "holdout_start": training.get("holdout_start"),
-        "holdout_rows": gate.get("n_rows"),
-        "metric": record["metric"],
-        "challenger_metric": gate.get("challenger_score"),
-        "champion_metric": gate.get("champion_score"),
-        "champion_version": champion.get("version", ""),
-        "candidates": {c["name"]: c.get("validation_score") for c in candidates},
-        "gate_mode": gate.get("mode"),
-        "gate_reasons": gate.get("reasons", []),
-        "gate_gain": gate.get("gain"),
-        "gate_ci_low": gate.get("ci_low"),
+        "train_rows": served.rows if served else None,
+        "refit": bool(training and training.refit),
+        "gate_training_window": (
+            f"{gate_fit.start if gate_fit else None}..{gate_fit.end if gate_fit else None}"
+        ),
+        "holdout_start": training.holdout_start if training else None,
+        "holdout_rows": gate.n_rows if gate else None,
+        "metric": r.metric,
+        "challenger_metric": gate.challenger_score if gate else None,
+        "champion_metric": gate.champion_score if gate else None,
+        "champion_version": (r.champion.version if r.champion else None) or "",
+        "candidates": {c.name: c.validation_score for c in candidates},
+        "gate_mode": gate.mode if gate else None,
+        "gate_reasons": gate.reasons if gate else [],
+        "gate_gain": gate.gain if gate else None,
+        "gate_ci_low": gate.ci_low if gate else None,
     }
 
 
-def version_description(record: dict[str, Any]) -> str:
+def version_description(record: RunRecord | dict[str, Any]) -> str:
     """Why this version was trained and what the gate said, in a sentence or two."""
-    gate = record.get("gate") or {}
-    training = record.get("training") or {}
-    reasons = ", ".join(record["decision"]["reasons"])
-    verdict = "passed" if gate.get("promote") else "failed"
+    r = _typed(record)
+    gate, training = r.gate, r.training
+    promoted = bool(gate and gate.promote)
+    reasons = ", ".join(r.decision.reasons)
+    verdict = "passed" if promoted else "failed"
     promotion = (
         "promoted to champion"
-        if gate.get("promote") and record["mode"] == "auto"
+        if promoted and r.mode == "auto"
         else "waits for a person's approval"
-        if gate.get("promote") and record["mode"] == "approval"
+        if promoted and r.mode == "approval"
         else "not promoted (shadow mode)"
-        if gate.get("promote")
+        if promoted
         else "not promoted"
     )
-    refit = " then refitted with the holdout" if training.get("refit") else ""
+    refit = " then refitted with the holdout" if training and training.refit else ""
     return (
-        f"Trained for the window ending {record['as_of']} because: {reasons}. Recipe "
-        f"{training.get('winner')} won the tournament ({training.get('choice', {}).get('reason')})"
-        f". Gate {verdict} ({', '.join(gate.get('reasons', []))}): challenger "
-        f"{record['metric']} {gate.get('challenger_score')} vs champion "
-        f"{gate.get('champion_score')} on the same holdout{refit}; {promotion}."
+        f"Trained for the window ending {r.as_of} because: {reasons}. Recipe "
+        f"{training.winner if training else None} won the tournament "
+        f"({training.choice.get('reason') if training else None})"
+        f". Gate {verdict} ({', '.join(gate.reasons if gate else [])}): challenger "
+        f"{r.metric} {gate.challenger_score if gate else None} vs champion "
+        f"{gate.champion_score if gate else None} on the same holdout{refit}; {promotion}."
     )

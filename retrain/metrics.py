@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from retrain.class_metrics import auc_scorer, label_scorer, probability_scorer
+
 HIGHER_IS_BETTER = {"roc_auc": True, "f1": True, "accuracy": True, "rmse": False, "mae": False}
 HIGHER_IS_BETTER |= {
     "f1_macro": True,
@@ -125,18 +127,14 @@ def resample_scorer(
     """
     _check_metric(metric)
     if metric in ("log_loss", "roc_auc_ovr"):
-        from retrain.class_metrics import probability_scorer
-
         if np.asarray(y_true).size == 0:
             raise ValueError("cannot score zero rows")
         return probability_scorer(metric, np.asarray(y_true), np.asarray(y_pred), classes)
     y_true, y_pred = _pair(y_true, y_pred)
     if metric in ("f1_macro", "f1_weighted", "precision_macro", "recall_macro"):
-        from retrain.class_metrics import label_scorer
-
         return label_scorer(metric, y_true, y_pred)
     if metric == "roc_auc":
-        return _auc_scorer(_positive_class(y_true), _as_float(y_pred))
+        return auc_scorer(_positive_class(y_true), _as_float(y_pred))
     if metric == "f1":
         return _f1_scorer(_f1_labels(y_true), _f1_labels(y_pred))
     if metric == "accuracy":
@@ -185,32 +183,6 @@ def align_probabilities(
     out = np.zeros((proba.shape[0], classes.size), dtype=proba.dtype)
     out[:, np.searchsorted(classes, model_classes)] = proba
     return out
-
-
-def _auc_scorer(positive: np.ndarray, y_score: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """Counts positives and negatives per tie group of scores: ranks without sorting again."""
-    _, tie_group = np.unique(y_score, return_inverse=True)
-    width = 2 * (int(tie_group.max()) + 1)
-    key = (tie_group + (width // 2) * ~positive).astype(np.int32 if width < 2**31 else np.intp)
-
-    def auc(rows: np.ndarray) -> np.ndarray:
-        n = rows.shape[0]
-        keys = key[rows]
-        if width * n < 2**31:
-            keys += np.arange(0, width * n, width, dtype=keys.dtype)[:, None]
-        else:
-            keys = keys.astype(np.intp) + np.arange(0, width * n, width)[:, None]
-        counts = np.bincount(keys.ravel(), minlength=width * n).reshape(n, 2, width // 2)
-        pos, neg = counts[:, 0], counts[:, 1]
-        twice_below = np.cumsum(neg, axis=1)
-        twice_below *= 2
-        twice_below -= neg
-        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.einsum("ij,ij->i", pos, twice_below) / (2 * n_pos * n_neg)
-        return np.where((n_pos > 0) & (n_neg > 0), value, np.nan)
-
-    return auc
 
 
 def _f1_scorer(positive: np.ndarray, predicted: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:

@@ -7,48 +7,49 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from retrain.record import RunRecord
+
 EVENTS = ("drift", "retrain", "promotion", "rejected", "approval", "failure", "attention")
 
 
-def events_for(record: dict[str, Any]) -> list[str]:
+def events_for(record: RunRecord) -> list[str]:
     """The events of one run's decision record, in a fixed order."""
     events = []
-    if (record.get("drift") or {}).get("dataset_drift"):
+    gate, approval = record.gate, record.approval
+    if record.drift is not None and record.drift.dataset_drift:
         events.append("drift")
-    if record.get("decision", {}).get("action") == "retrain":
+    if record.decision.action == "retrain":
         events.append("retrain")
-    if record.get("promoted"):
+    if record.promoted:
         events.append("promotion")
-    elif record.get("registered_version") and not (record.get("gate") or {}).get("promote"):
+    elif record.registered_version and not (gate and gate.promote):
         events.append("rejected")
-    if (record.get("approval") or {}).get("state") == "pending":
+    if approval is not None and approval.state == "pending":
         events.append("approval")
-    invalid = not (record.get("validation") or {}).get("valid", True)
-    if record.get("status") == "failed" or invalid:
+    invalid = record.validation is not None and not record.validation.valid
+    if record.status == "failed" or invalid:
         events.append("failure")
-    if record.get("attention"):
+    if record.attention:
         events.append("attention")
     return events
 
 
-def message(event: str, record: dict[str, Any]) -> dict[str, Any]:
+def message(event: str, record: RunRecord) -> dict[str, Any]:
     """A Slack-compatible payload (`text` + one mrkdwn block) for one event of a run."""
-    model, as_of = record.get("model"), record.get("as_of")
-    decision = record.get("decision", {})
-    gate = record.get("gate") or {}
-    drift = record.get("drift") or {}
+    model, as_of = record.model, record.as_of.isoformat()
+    decision, gate, drift = record.decision, record.gate, record.drift
     lines = {
-        "drift": f"drift share {drift.get('drift_share')} "
-        f"(columns: {', '.join(drift.get('drifted_columns', [])) or '-'}; target drift: "
-        f"{'yes' if (drift.get('target') or {}).get('drifted') else 'no'})",
-        "retrain": f"retraining because {', '.join(decision.get('reasons', []))}",
-        "promotion": f"v{record.get('promoted_version')} promoted to champion "
-        f"({record.get('metric')} {gate.get('challenger_score')} vs {gate.get('champion_score')})",
-        "rejected": f"challenger v{record.get('registered_version')} rejected: "
-        f"{', '.join(gate.get('reasons', []))}",
-        "approval": _approval_line(record.get("approval") or {}),
-        "failure": f"run failed or data invalid: {record.get('error') or decision.get('reasons')}",
-        "attention": f"skipped and failed, needs a fix upstream: {record.get('attention')}",
+        "drift": f"drift share {drift.drift_share if drift else None} "
+        f"(columns: {', '.join(drift.drifted_columns if drift else []) or '-'}; target drift: "
+        f"{'yes' if drift and drift.target and drift.target.drifted else 'no'})",
+        "retrain": f"retraining because {', '.join(decision.reasons)}",
+        "promotion": f"v{record.promoted_version} promoted to champion ({record.metric} "
+        f"{gate.challenger_score if gate else None} vs {gate.champion_score if gate else None})",
+        "rejected": f"challenger v{record.registered_version} rejected: "
+        f"{', '.join(gate.reasons if gate else [])}",
+        "approval": _approval_line(record.approval.dump() if record.approval else {}),
+        "failure": f"run failed or data invalid: {record.error or decision.reasons}",
+        "attention": f"skipped and failed, needs a fix upstream: {record.attention}",
     }
     text = mrkdwn(f"[retrain-loop] {model} window ending {as_of}: {event}: {lines[event]}")
     return {
@@ -57,7 +58,7 @@ def message(event: str, record: dict[str, Any]) -> dict[str, Any]:
         "event": event,
         "model": model,
         "as_of": as_of,
-        "flow_run_id": record.get("flow_run_id"),
+        "flow_run_id": record.flow_run_id,
     }
 
 

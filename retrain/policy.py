@@ -56,12 +56,12 @@ class PolicyInputs:
     dataset_drift: bool
     drift_history: tuple[bool, ...]  # earlier consecutive windows of the current champion
     last_promotion: date | None
-    model_age_days: int | None = None
-    prefix_seen: bool = True  # the data prefix has at least one partition, on any day
-    rows_past_label_delay: int | None = None  # rows whose labels should have arrived by as_of
-    target_drift: bool = False  # the label's distribution drifted from the reference
-    estimated_metric: float | None = None  # CBPE on rows whose labels are not yet due
-    estimated_standard_error: float | None = None
+    model_age_days: int | None
+    prefix_seen: bool  # the data prefix has at least one partition, on any day
+    rows_past_label_delay: int | None  # rows whose labels should have arrived by as_of
+    target_drift: bool  # the label's distribution drifted from the reference
+    estimated_metric: float | None  # CBPE on rows whose labels are not yet due
+    estimated_standard_error: float | None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 from retrain.config import ModelConfig
 from retrain.monitoring import flat_metrics
 from retrain.policy import Action
+from retrain.record import RunRecord
 
 JOB = "retrain_loop"
 NO_VERSION = "none"
@@ -74,44 +75,44 @@ def record_version(record: Any) -> str | None:
     return str(champion.get("version") or NO_VERSION)
 
 
-def window_samples(record: Mapping[str, Any], config: ModelConfig) -> list[Sample]:
+def window_samples(record: RunRecord, config: ModelConfig) -> list[Sample]:
     """The samples of one decision record: the window's metrics, the model's bounds, the
     decision. Fields the record lacks (no champion, no drift, no retrain) give no sample."""
     model = config.name
-    champion = record.get("champion") or {}
-    labels = {"model": model, "version": record_version(record) or NO_VERSION}
-    metric = str(record.get("metric") or config.metric)
+    champion, gate, drift, window = record.champion, record.gate, record.drift, record.window
+    estimate = record.estimated_performance
+    labels = {"model": model, "version": record.champion_version or NO_VERSION}
+    metric = record.metric or config.metric
     out: list[Sample] = []
 
     def add(name: str, value: Any, **extra: str) -> None:
         if (number := _number(value)) is not None:
             out.append(Sample(name, {**labels, **extra}, number))
 
-    add("retrain_window_metric", champion.get("metric_now"), metric=metric)
-    for field, value in flat_metrics(record.get("monitoring") or {}).items():
+    add("retrain_window_metric", champion.metric_now if champion else None, metric=metric)
+    monitoring = record.monitoring.dump() if record.monitoring else {}
+    for field, value in flat_metrics(monitoring).items():
         if field != f"quality/{metric}":  # that one is metric_now, exported above
             add("retrain_window_metric", value, metric=field)
-    estimate = record.get("estimated_performance") or {}
-    add("retrain_estimated_metric", estimate.get("value"), metric=str(estimate.get("metric")))
-    add("retrain_estimated_metric_stderr", estimate.get("standard_error"), metric=metric)
-    gate = record.get("gate") or {}
-    add("retrain_champion_metric", gate.get("champion_score"), metric=metric)
-    add("retrain_challenger_metric", gate.get("challenger_score"), metric=metric)
-    drift = record.get("drift") or {}
-    add("retrain_drift_share", drift.get("drift_share"))
-    if drift:
-        add("retrain_drifted_columns", len(drift.get("drifted_columns") or []))
-    window = record.get("window") or {}
-    add("retrain_window_rows", window.get("rows"))
-    add("retrain_window_labelled_rows", window.get("labelled_rows"))
-    if record.get("as_of"):
-        end = datetime.fromisoformat(f"{record['as_of']}T00:00:00+00:00")
-        add("retrain_window_end_timestamp_seconds", end.timestamp())
-    action = (record.get("decision") or {}).get("action")
+    if estimate is not None:
+        add("retrain_estimated_metric", estimate.value, metric=str(estimate.metric))
+        add("retrain_estimated_metric_stderr", estimate.standard_error, metric=metric)
+    if gate is not None:
+        add("retrain_champion_metric", gate.champion_score, metric=metric)
+        add("retrain_challenger_metric", gate.challenger_score, metric=metric)
+    if drift is not None:
+        add("retrain_drift_share", drift.drift_share)
+        add("retrain_drifted_columns", len(drift.drifted_columns))
+    if window is not None:
+        add("retrain_window_rows", window.rows)
+        add("retrain_window_labelled_rows", window.labelled_rows)
+    end = datetime.fromisoformat(f"{record.as_of.isoformat()}T00:00:00+00:00")
+    add("retrain_window_end_timestamp_seconds", end.timestamp())
+    action = record.decision.action
     if action in set(Action):
         for each in Action:
             add("retrain_decision", float(each == action), action=str(each))
-    add("retrain_promoted", float(bool(record.get("promoted"))))
+    add("retrain_promoted", float(record.promoted))
     return out + bound_samples(config)
 
 

@@ -8,8 +8,14 @@ from datetime import date
 from typing import Any
 
 from retrain.budget import seconds_lines
+from retrain.record import (
+    DriftSection,
+    EarlierEstimate,
+    EstimateSection,
+    MonitoringSection,
+    RunRecord,
+)
 
-RECORD_VERSION = 1
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|!])")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 
@@ -41,16 +47,16 @@ def as_of_of_key(key: str) -> date | None:
         return None
 
 
-def latest_per_window(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def latest_per_window(records: list[RunRecord]) -> list[RunRecord]:
     """One record per window end (the last written), oldest window first."""
-    by_day: dict[str, dict[str, Any]] = {}
-    for rec in sorted(records, key=lambda r: (r.get("as_of", ""), r.get("finished_at", ""))):
-        by_day[rec.get("as_of", "")] = rec
+    by_day: dict[date, RunRecord] = {}
+    for rec in sorted(records, key=lambda r: (r.as_of, r.finished_at or "")):
+        by_day[rec.as_of] = rec
     return [by_day[k] for k in sorted(by_day)]
 
 
 def drift_history(
-    records: list[dict[str, Any]],
+    records: list[RunRecord],
     n: int,
     champion_version: str | None = None,
     since: date | None = None,
@@ -59,37 +65,31 @@ def drift_history(
     by `champion_version` and ending on or after `since`, when given (consecutive windows of the
     current champion, not any n records)."""
     verdicts = [
-        bool(r["drift"].get("dataset_drift"))
+        r.drift.dataset_drift
         for r in records
-        if r.get("drift")
-        and (champion_version is None or _champion_version(r) == champion_version)
-        and (since is None or date.fromisoformat(r["as_of"]) >= since)
+        if r.drift is not None
+        and (champion_version is None or r.champion_version == champion_version)
+        and (since is None or r.as_of >= since)
     ]
     return tuple(verdicts[-n:]) if n > 0 else ()
 
 
-def _champion_version(record: dict[str, Any]) -> str | None:
-    version = (record.get("champion") or {}).get("version")
-    return None if version is None else str(version)
-
-
-def last_promotion(records: list[dict[str, Any]]) -> date | None:
+def last_promotion(records: list[RunRecord]) -> date | None:
     """The newest window end at which the champion changed (in shadow mode: would have)."""
     days = [
-        r["as_of"]
+        r.as_of
         for r in records
-        if r.get("promoted") or (r.get("mode") == "shadow" and (r.get("gate") or {}).get("promote"))
+        if r.promoted or (r.mode == "shadow" and r.gate is not None and r.gate.promote)
     ]
-    return date.fromisoformat(max(days)) if days else None
+    return max(days) if days else None
 
 
-def challenger_scores(records: list[dict[str, Any]], since: date) -> list[float]:
+def challenger_scores(records: list[RunRecord], since: date) -> list[float]:
     """Holdout scores the challengers of windows ending on or after `since` reached."""
     return [
-        float(r["gate"]["challenger_score"])
+        float(r.gate.challenger_score)
         for r in records
-        if (r.get("gate") or {}).get("challenger_score") is not None
-        and date.fromisoformat(r["as_of"]) >= since
+        if r.gate is not None and r.gate.challenger_score is not None and r.as_of >= since
     ]
 
 
@@ -107,40 +107,48 @@ def _fmt(value: Any) -> str:
     return md(value)
 
 
-def headline(record: dict[str, Any]) -> str:
+def headline(record: RunRecord) -> str:
     """One line: what the run decided and what it did."""
-    decision = record["decision"]
-    reasons = ", ".join(decision["reasons"]) or "-"
+    decision = record.decision
+    reasons = ", ".join(decision.reasons) or "-"
     outcome = ""
-    if record.get("reinstated_version"):
-        outcome = f"; past version v{record['reinstated_version']} reinstated"
-    elif record.get("registered_version"):
-        verb = "promoted" if record.get("promoted") else "registered, not promoted"
-        outcome = f"; challenger v{record['registered_version']} {verb}"
+    if record.reinstated_version:
+        outcome = f"; past version v{record.reinstated_version} reinstated"
+    elif record.registered_version:
+        verb = "promoted" if record.promoted else "registered, not promoted"
+        outcome = f"; challenger v{record.registered_version} {verb}"
     return (
-        f"{record['model']} window ending {record['as_of']} ({record['mode']}): "
-        f"{decision['action']} ({reasons}){outcome}"
+        f"{record.model} window ending {record.as_of} ({record.mode}): "
+        f"{decision.action} ({reasons}){outcome}"
     )
 
 
-def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
+def markdown(record: RunRecord, links: dict[str, str]) -> str:
     """The Prefect artifact: what happened and why, with drift, metrics and links."""
     lines = [f"# {md(headline(record))}", ""]
-    if record.get("attention"):
-        lines += [f"**Needs attention:** {md(record['attention'])}", ""]
+    if record.attention:
+        lines += [f"**Needs attention:** {md(record.attention)}", ""]
     mismatch = served_mismatch(record)
     if mismatch:
         lines += [f"**Served predictions disagree with the champion:** {md(mismatch)}", ""]
-    window = record.get("window", {})
-    lines += [
-        "| window | rows | labelled (matured) | days missing |",
-        "|---|---|---|---|",
-        f"| {_fmt(window.get('start'))} to {_fmt(window.get('end'))} | {_fmt(window.get('rows'))}"
-        f" | {_fmt(window.get('labelled_rows'))} | {_fmt(len(window.get('days_missing', [])))} |",
-        "",
-    ]
-    validation = record.get("validation") or {}
-    if validation.get("problems"):
+    window = record.window
+    if window is not None:
+        lines += [
+            "| window | rows | labelled (matured) | days missing |",
+            "|---|---|---|---|",
+            f"| {_fmt(window.start)} to {_fmt(window.end)} | {_fmt(window.rows)}"
+            f" | {_fmt(window.labelled_rows)} | {_fmt(len(window.days_missing))} |",
+            "",
+        ]
+    else:
+        lines += [
+            "| window | rows | labelled (matured) | days missing |",
+            "|---|---|---|---|",
+            "| - to - | - | - | 0 |",
+            "",
+        ]
+    validation = record.validation
+    if validation is not None and validation.problems:
         lines += [
             "## Validation",
             "",
@@ -148,133 +156,131 @@ def markdown(record: dict[str, Any], links: dict[str, str]) -> str:
             "|---|---|---|---|",
         ]
         lines += [
-            f"| {_fmt(p['severity'])} | {_fmt(p['code'])} | {_fmt(p.get('column'))} "
-            f"| {_fmt(p['message'])} |"
-            for p in validation["problems"]
+            f"| {_fmt(p.severity)} | {_fmt(p.code)} | {_fmt(p.column)} | {_fmt(p.message)} |"
+            for p in validation.problems
         ]
         lines.append("")
-    drift = record.get("drift")
-    if drift:
-        drifted = ", ".join(drift.get("drifted_columns", [])) or "none"
+    drift = record.drift
+    if drift is not None:
+        drifted = ", ".join(drift.drifted_columns) or "none"
         lines += [
             "## Drift",
             "",
-            f"Share of drifted columns {_fmt(drift.get('drift_share'))}, dataset drift "
-            f"{_fmt(drift.get('dataset_drift'))}; drifted: {md(drifted)}.",
+            f"Share of drifted columns {_fmt(drift.drift_share)}, dataset drift "
+            f"{_fmt(drift.dataset_drift)}; drifted: {md(drifted)}.",
             "",
             target_drift_line(drift),
             "",
         ]
-    champion = record.get("champion") or {}
-    gate = record.get("gate") or {}
-    version, metric = _fmt(champion.get("version")), _fmt(record.get("metric"))
+    champion = record.champion
+    gate = record.gate
+    version, metric = _fmt(record.champion_version), _fmt(record.metric)
     lines += [
         "## Metrics",
         "",
         "| model | version | metric | value |",
         "|---|---|---|---|",
-        f"| champion on this window | {version} | {metric} | {_fmt(champion.get('metric_now'))} |",
+        f"| champion on this window | {version} | {metric} "
+        f"| {_fmt(champion.metric_now if champion else None)} |",
         f"| champion on its holdout at registration | {version} | {metric} "
-        f"| {_fmt(champion.get('holdout_metric_at_registration'))} |",
+        f"| {_fmt(champion.holdout_metric_at_registration if champion else None)} |",
     ]
-    estimated = record.get("estimated_performance") or {}
-    if estimated:
+    estimated = record.estimated_performance
+    if estimated is not None:
         lines.append(estimated_row(estimated, version))
-    if estimated.get("earlier"):
-        lines.append(earlier_row(estimated["earlier"], version))
-    if gate:
-        challenger = record.get("registered_version") or (record.get("training") or {}).get(
-            "winner"
-        )
+        if estimated.earlier is not None:
+            lines.append(earlier_row(estimated.earlier, version))
+    training = record.training
+    if gate is not None:
+        challenger = record.registered_version or (training.winner if training else None)
         lines += [
-            f"| champion on holdout | {_fmt(champion.get('version'))} | {_fmt(gate.get('metric'))} "
-            f"| {_fmt(gate.get('champion_score'))} |",
+            f"| champion on holdout | {version} | {_fmt(gate.metric)} "
+            f"| {_fmt(gate.champion_score)} |",
             f"| challenger on holdout | {_fmt(challenger)} "
-            f"| {_fmt(gate.get('metric'))} | {_fmt(gate.get('challenger_score'))} |",
+            f"| {_fmt(gate.metric)} | {_fmt(gate.challenger_score)} |",
             "",
-            f"Gate: {'promote' if gate.get('promote') else 'reject'} "
-            f"({md(', '.join(gate.get('reasons', [])))}); gain {_fmt(gate.get('gain'))}, "
-            f"CI [{_fmt(gate.get('ci_low'))}, {_fmt(gate.get('ci_high'))}], "
-            f"p {_fmt(gate.get('p_value'))}, {_fmt(gate.get('n_rows'))} rows.",
+            f"Gate: {'promote' if gate.promote else 'reject'} "
+            f"({md(', '.join(gate.reasons))}); gain {_fmt(gate.gain)}, "
+            f"CI [{_fmt(gate.ci_low)}, {_fmt(gate.ci_high)}], "
+            f"p {_fmt(gate.p_value)}, {_fmt(gate.n_rows)} rows.",
         ]
-    training = record.get("training") or {}
-    if training.get("candidates"):
-        choice = training.get("choice") or {}
+    if training is not None and training.candidates:
         lines += [
             "",
             "## Tournament",
             "",
-            f"Winner {md(training.get('winner'))} ({md(choice.get('reason'))}); "
-            f"refit on the holdout: {_fmt(training.get('refit'))}; fits took "
-            f"{_fmt(training.get('seconds'))} s.",
+            f"Winner {md(training.winner)} ({md(training.choice.get('reason'))}); "
+            f"refit on the holdout: {_fmt(training.refit)}; fits took "
+            f"{_fmt(training.seconds)} s.",
             "",
             "| candidate | kind | validation score | rows | error |",
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {_fmt(c['name'])} | {_fmt(c['kind'])} | {_fmt(c.get('validation_score'))} "
-            f"| {_fmt(c.get('rows'))} | {_fmt(c.get('error'))} |"
-            for c in training["candidates"]
+            f"| {_fmt(c.name)} | {_fmt(c.kind)} | {_fmt(c.validation_score)} "
+            f"| {_fmt(c.rows)} | {_fmt(c.error)} |"
+            for c in training.candidates
         ]
         lines.append("")
-    if record.get("monitoring"):
-        lines += ["", "## Monitoring", "", *monitoring_lines(record["monitoring"])]
-    if record.get("error"):
-        lines += ["", f"Error: {md(record['error'])}"]
-    lines += seconds_lines(record.get("seconds"))
+    if record.monitoring is not None and record.monitoring.dump():
+        lines += ["", "## Monitoring", "", *monitoring_lines(record.monitoring)]
+    if record.error:
+        lines += ["", f"Error: {md(record.error)}"]
+    lines += seconds_lines(record.seconds)
     lines += ["", "## Links", ""]
     lines += [f"- [{md(label)}]({url})" for label, url in links.items() if url]
-    if record.get("record_uri"):
-        lines += [f"- decision record in S3: `{md(record['record_uri'])}`"]
+    if record.record_uri:
+        lines += [f"- decision record in S3: `{md(record.record_uri)}`"]
     return "\n".join(lines) + "\n"
 
 
-def estimated_row(estimate: dict[str, Any], version: str) -> str:
+def estimated_row(estimate: EstimateSection, version: str) -> str:
     """The CBPE estimate on the rows whose labels are not yet due, as a row of the metrics table."""
-    days = estimate.get("days") or []
+    days = estimate.days
     span = f"{days[0]} to {days[-1]}" if len(days) > 1 else (days[0] if days else "no day")
-    value = estimate.get("value")
+    value = estimate.value
     shown = (
-        f"{_fmt(value)} ± {_fmt(estimate.get('standard_error'))}"
+        f"{_fmt(value)} ± {_fmt(estimate.standard_error)}"
         if value is not None
-        else f"- ({md(estimate.get('error', 'not estimated'))})"
+        else f"- ({md(estimate.error or 'not estimated')})"
     )
-    calibrated = estimate.get("calibrated_on") or {}
+    calibrated = estimate.calibrated_on or {}
     return (
-        f"| champion estimated (CBPE) on {_fmt(estimate.get('rows'))} rows of {md(span)}, labels "
+        f"| champion estimated (CBPE) on {_fmt(estimate.rows)} rows of {md(span)}, labels "
         f"not yet due; calibrated on {_fmt(calibrated.get('rows'))} matured rows | {version} "
-        f"| {_fmt(estimate.get('metric'))} | {shown} |"
+        f"| {_fmt(estimate.metric)} | {shown} |"
     )
 
 
-def earlier_row(earlier: dict[str, Any], version: str) -> str:
+def earlier_row(earlier: EarlierEstimate, version: str) -> str:
     """An earlier window's estimate beside what its days realised once labels matured."""
-    days = earlier.get("days") or []
+    days = earlier.days
     span = f"{days[0]} to {days[-1]}" if len(days) > 1 else (days[0] if days else "-")
     return (
-        f"| champion on {md(span)}: estimated in the window ending {_fmt(earlier.get('as_of'))}, "
-        f"realised now on {_fmt(earlier.get('rows'))} rows | {version} "
-        f"| {_fmt(earlier.get('metric'))} | {_fmt(earlier.get('estimated'))} ± "
-        f"{_fmt(earlier.get('standard_error'))} estimated, {_fmt(earlier.get('realised'))} "
-        f"realised ({_fmt(earlier.get('gap_in_standard_errors'))} SE) |"
+        f"| champion on {md(span)}: estimated in the window ending {_fmt(earlier.as_of)}, "
+        f"realised now on {_fmt(earlier.rows)} rows | {version} "
+        f"| {_fmt(earlier.metric)} | {_fmt(earlier.estimated)} ± "
+        f"{_fmt(earlier.standard_error)} estimated, {_fmt(earlier.realised)} "
+        f"realised ({_fmt(earlier.gap_in_standard_errors)} SE) |"
     )
 
 
-def target_drift_line(drift: dict[str, Any]) -> str:
+def target_drift_line(drift: DriftSection) -> str:
     """The label's drift verdict: a concept change shows here when no feature drifts."""
-    target = drift.get("target")
-    if not target:
+    target = drift.target
+    if target is None:
         return "Target drift: not measured (too few labelled rows in the window)."
-    verdict = "drifted" if target.get("drifted") else "no drift"
+    verdict = "drifted" if target.drifted else "no drift"
     return (
-        f"Target drift ({md(target.get('column'))}): {verdict}, {md(target.get('method'))} "
-        f"{_fmt(target.get('score'))} against threshold {_fmt(target.get('threshold'))}."
+        f"Target drift ({md(target.column)}): {verdict}, {md(target.method)} "
+        f"{_fmt(target.score)} against threshold {_fmt(target.threshold)}."
     )
 
 
-def served_mismatch(record: dict[str, Any]) -> str | None:
+def served_mismatch(record: RunRecord) -> str | None:
     """Why production seems to serve another model than the champion, or None."""
-    served = (((record.get("monitoring") or {}).get("predictions") or {}).get("served")) or {}
+    predictions = (record.monitoring.predictions if record.monitoring else None) or {}
+    served = predictions.get("served") or {}
     if not served.get("mismatch"):
         return None
     return (
@@ -287,9 +293,10 @@ def _named(values: dict[str, Any]) -> str:
     return ", ".join(f"{md(k)} {_fmt(v)}" for k, v in values.items()) or "-"
 
 
-def monitoring_lines(m: dict[str, Any]) -> list[str]:
+def monitoring_lines(section: MonitoringSection | dict[str, Any]) -> list[str]:
     """The monitoring section of the summary: a line each for quality, predictions, the served
     prediction, inputs and traffic (the numbers are in the record and the MLflow history)."""
+    m = section.dump() if isinstance(section, MonitoringSection) else section
     lines: list[str] = []
     quality = m.get("quality")
     if quality:

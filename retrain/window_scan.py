@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from retrain.config import ModelConfig
-from retrain.data import LoadedWindow, WindowBatches, _empty_frame
+from retrain.data import LoadedWindow, WindowBatches, empty_frame
 from retrain.drift_stats import PREDICTION, ReferenceStats
 from retrain.maturity import ARRIVED
 from retrain.scoring import ChampionOutputs, champion_outputs, concat_outputs
@@ -134,7 +134,7 @@ def scan_batches(
         rows.append(batch[[c for c in keep if c in batch.columns]])
         del batch
     if summary is None:  # no rows: the configured columns, typed as an empty loaded window
-        empty = _empty_frame(cols)
+        empty = empty_frame(cols)
         summary = summarize(empty, stats, numeric, categorical)
         rows = [empty[[c for c in keep if c in empty.columns]]]
     frame = _concat_columns(rows) if len(rows) > 1 else rows[0]

@@ -33,13 +33,12 @@ import pandas as pd
 
 from retrain.config import Columns, DataSource, DriftThresholds
 from retrain.data import Window, WindowBatches
-from retrain.drift import ColumnDrift, _empty, _feature_plan, _finite_counts, _verdict
 from retrain.drift_measures import (
     CATEGORICAL_FROM_STATS,
     NUMERIC_FROM_STATS,
-    _binned_score,
-    _sturges_edges,
+    binned_score,
     categorical_score,
+    sturges_edges,
 )
 from retrain.drift_report import Plan
 from retrain.drift_stats import (
@@ -50,6 +49,7 @@ from retrain.drift_stats import (
     finite_values,
     frame_rows,
 )
+from retrain.drift_verdict import ColumnDrift, empty_verdict, feature_plan, finite_counts, verdict
 
 EXACT_VALUES = 2000
 TAIL_BINS = 400
@@ -192,7 +192,7 @@ class CategoricalSummary:
         """Count a batch's values; returns its nulls (pandas' isna)."""
         counts = series.value_counts(dropna=True, sort=False)
         nulls = len(series) - int(counts.sum())
-        for value, count in _finite_counts(series, counts).items():
+        for value, count in finite_counts(series, counts).items():
             self.counts[value] = self.counts.get(value, 0) + count
         self.nulls += nulls
         return nulls
@@ -394,12 +394,12 @@ def summary_numeric_score(method: str, reference: NumericStats, summary: Numeric
         return categorical_score(method, reference.value_counts(), 0, summary.exact)
     current = summary.cdf()
     lo, hi = min(reference.xs[0], summary.low), max(reference.xs[-1], summary.high)
-    edges = _sturges_edges(lo, hi, reference.rows + summary.rows)
+    edges = sturges_edges(lo, hi, reference.rows + summary.rows)
     cum_cur = np.concatenate(
         [_cdf_at(edges[:-1], current, right=False), _cdf_at(edges[-1:], current)]
     )
     cum_ref = np.concatenate([reference.cdf(edges[:-1], right=False), reference.cdf(edges[-1:])])
-    return _binned_score(method, np.diff(cum_ref), np.diff(cum_cur))
+    return binned_score(method, np.diff(cum_ref), np.diff(cum_cur))
 
 
 def feature_drift(
@@ -414,19 +414,19 @@ def feature_drift(
     out: list[ColumnDrift | None] = []
     for kind, names in (("numeric", numeric), ("categorical", categorical)):
         for name in names:
-            plan: Plan = _feature_plan(name, kind, thresholds)
+            plan: Plan = feature_plan(name, kind, thresholds)
             ref, column = stats.columns[name], summary.columns.get(name)
             if column is None:
                 raise ValueError(f"column {name!r} is not numeric in every batch: no drift summary")
             if isinstance(column, NumericSummary):
                 assert isinstance(ref, NumericStats)
-                empty = _empty(plan, ref.rows, column.rows)
+                empty = empty_verdict(plan, ref.rows, column.rows)
                 if empty is not None or plan.method not in NUMERIC_FROM_STATS:
                     out.append(empty)
                     continue
-                out.append(_verdict(plan, summary_numeric_score(plan.method, ref, column)))
+                out.append(verdict(plan, summary_numeric_score(plan.method, ref, column)))
                 continue
-            empty = _empty(plan, ref.rows, sum(column.counts.values()))
+            empty = empty_verdict(plan, ref.rows, sum(column.counts.values()))
             if empty is not None:
                 out.append(empty)
                 continue
@@ -438,5 +438,5 @@ def feature_drift(
             else:
                 ref_counts, other = ref.value_counts(), 0
             score = categorical_score(plan.method, ref_counts, other, column.counts)
-            out.append(_verdict(plan, score))
+            out.append(verdict(plan, score))
     return tuple(out)

@@ -42,11 +42,13 @@ sys.path.insert(0, str(ROOT))
 from retrain import data, registry, reporting, timeline  # noqa: E402
 from retrain.budget import cost_table, format_cost_table  # noqa: E402
 from retrain.clients import mlflow_client, s3_client  # noqa: E402
-from retrain.config import ModelConfig, load_model_config  # noqa: E402
+from retrain.config import ModelConfig  # noqa: E402
+from retrain.config_folder import load_model_config  # noqa: E402
 from retrain.deployment_names import Purpose, deployment_path  # noqa: E402
 from retrain.flights import seed_model  # noqa: E402
 from retrain.headline import Headline, headline, headline_lines  # noqa: E402
 from retrain.loop import monitoring_window  # noqa: E402
+from retrain.record import load_record  # noqa: E402
 from retrain.settings import Settings, get_settings  # noqa: E402
 
 MODEL = "flights_delay"
@@ -83,7 +85,8 @@ def latest(records: dict[str, Any], config_hash: str | None = None) -> dict[date
         for r in records.values()
         if r and r.get("status") == "completed" and config_hash in (None, r.get("config_hash"))
     ]
-    return {date.fromisoformat(r["as_of"]): r for r in reporting.latest_per_window(done)}
+    typed = [load_record(r, f"the record of {r.get('as_of')}") for r in done]
+    return {r.as_of: r.dump() for r in reporting.latest_per_window(typed)}
 
 
 def week_line(rec: dict[str, Any]) -> str:

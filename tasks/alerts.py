@@ -12,6 +12,7 @@ from retrain.alerts import email_message, send_email, send_slack
 from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.notify import events_for
+from retrain.record import RunRecord
 
 
 def _load(kind: str, name: str) -> Any:
@@ -27,7 +28,7 @@ def _load(kind: str, name: str) -> Any:
 
 @task(cache_policy=NO_CACHE)
 @timed
-def send_alerts(config: ModelConfig, record: dict[str, Any]) -> list[str]:
+def send_alerts(config: ModelConfig, record: RunRecord) -> list[str]:
     """Each event to each block the model's config names (`slack:<event>`, `email:<event>`
     sent); a block that cannot be loaded or a channel that refuses never fails the run."""
     alerts, logger = config.alerts, get_run_logger()

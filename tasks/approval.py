@@ -15,6 +15,7 @@ from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
 from retrain.deployment_names import Purpose, deployment_path
 from retrain.loop import RunInfo
+from retrain.record import RunRecord, load_record
 from retrain.settings import Settings
 
 
@@ -91,7 +92,7 @@ def request_approval(
     return state
 
 
-def update_record(settings: Settings, record_uri: str, answer: dict[str, str]) -> dict[str, Any]:
+def update_record(settings: Settings, record_uri: str, answer: dict[str, str]) -> RunRecord:
     """Write a request's end into the decision record that opened it (S3, and the MLflow run's
     decision.json): who, when, why; promoted when approved."""
     bucket, key = record_uri.removeprefix("s3://").split("/", 1)
@@ -102,18 +103,19 @@ def update_record(settings: Settings, record_uri: str, answer: dict[str, str]) -
     record["approval"] = {**(record.get("approval") or {}), **answer}
     if answer["state"] == approval.APPROVED:
         record.update(promoted=True, promoted_version=answer["version"])
+    typed = load_record(record, record_uri)  # checked before it is written back
     data.put_json(s3, bucket, key, record)
     client = mlflow_client(settings)
     if record.get("mlflow_run_id"):
         client.log_dict(record["mlflow_run_id"], record, "decision.json")
         client.set_tag(record["mlflow_run_id"], "approval", answer["state"])
-    return record
+    return typed
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
 def close_request(
     settings: Settings, request: approval.Request, closed: dict[str, str]
-) -> dict[str, Any]:
+) -> RunRecord:
     """Record how a request ended (its decision record) and show it as a Prefect artifact."""
     record = update_record(settings, request.record_uri, closed)
     create_markdown_artifact(

@@ -20,6 +20,7 @@ from retrain.errors import service_call
 from retrain.label_feed import FEED_ATTR
 from retrain.loop import ChampionState, history_window
 from retrain.model_io import UntrustedModelError
+from retrain.record import RunRecord, load_record
 from retrain.scoring import reference_statistics
 from retrain.settings import Settings
 from retrain.training import mask_immature_labels
@@ -186,20 +187,22 @@ def prefix_seen(settings: Settings, config: ModelConfig) -> bool:
 @timed
 def load_history(
     settings: Settings, config: ModelConfig, mode: str, as_of: date
-) -> list[dict[str, Any]]:
+) -> list[RunRecord]:
     """Decision records of this model and mode for the windows ending in the look-back of its
-    policy (retrain/loop.py `history_window`), one per window, oldest first."""
+    policy (retrain/loop.py `history_window`), one per window, oldest first; a stored record
+    that does not match the schema fails naming its key and field."""
     s3 = s3_client(settings)
     prefix = reporting.decisions_prefix(config.name, mode)
     since = history_window(config, as_of).start
     with service_call("S3", "read decision records", f"s3://{settings.loop_bucket}/{prefix}"):
         keys = data.list_json(s3, settings.loop_bucket, prefix)
-        records = [
-            rec
+        stored = [
+            (k, rec)
             for k in keys
             if (day := reporting.as_of_of_key(k))
             and since <= day < as_of
             and (rec := data.get_json(s3, settings.loop_bucket, k)) is not None
             and rec.get("status") == "completed"
         ]
+    records = [load_record(rec, data.s3_uri(settings.loop_bucket, k)) for k, rec in stored]
     return reporting.latest_per_window(records)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.evidently_ui import EvidentlyUIError, add_window
+from retrain.record import RunRecord
 from retrain.settings import Settings
 
 
 @task(cache_policy=NO_CACHE)
 @timed
-def add_window_snapshot(
-    settings: Settings, config: ModelConfig, record: dict[str, Any]
-) -> str | None:
+def add_window_snapshot(settings: Settings, config: ModelConfig, record: RunRecord) -> str | None:
     """Add the decision record's window to the model's Evidently UI project; its URL, or None."""
     logger = get_run_logger()
     url = settings.evidently_ui_url

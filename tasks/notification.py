@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from retrain.budget import timed
 from retrain.notify import NotificationError, events_for, message, post
+from retrain.record import RunRecord
 from retrain.settings import Settings
 
 
 @task(cache_policy=NO_CACHE)
 @timed
-def notify(settings: Settings, record: dict[str, Any]) -> list[str]:
+def notify(settings: Settings, record: RunRecord) -> list[str]:
     """Post each event to the webhook from settings; a failing webhook never fails the run."""
     events = events_for(record)
     logger = get_run_logger()

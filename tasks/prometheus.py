@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.prometheus import Sample, push, record_version, run_samples, window_samples
+from retrain.record import RunRecord
 from retrain.settings import Settings, get_settings
 
 
@@ -27,7 +28,7 @@ def _push(url: str, model: str, samples: list[Sample], logger: Any) -> bool:
 
 @task(cache_policy=NO_CACHE)
 @timed
-def push_window_metrics(settings: Settings, config: ModelConfig, record: dict[str, Any]) -> bool:
+def push_window_metrics(settings: Settings, config: ModelConfig, record: RunRecord) -> bool:
     """Push the decision record's metrics, labelled by model and champion version."""
     samples = window_samples(record, config)
     return _push(settings.pushgateway_url, config.name, samples, get_run_logger())

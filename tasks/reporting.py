@@ -18,6 +18,7 @@ from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
 from retrain.errors import ServiceError, service_call
 from retrain.loop import RunInfo, git_commit
+from retrain.record import RunRecord, load_record
 from retrain.registry import now_iso, tag_value
 from retrain.settings import Settings
 
@@ -66,40 +67,43 @@ def start_run(settings: Settings, config: ModelConfig, as_of: date, mode: str) -
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
 @timed
-def record_decision(settings: Settings, run: RunInfo, record: dict[str, Any]) -> dict[str, Any]:
-    """Write the decision record to S3 and the MLflow run (tags, metrics, JSON); close the run."""
+def record_decision(settings: Settings, run: RunInfo, record: dict[str, Any]) -> RunRecord:
+    """Check the record against its schema (retrain/record.py: a misspelt or missing section
+    fails here, naming the field), write it to S3 and the MLflow run (tags, metrics, JSON) and
+    close the run; the typed record is what every sink reads."""
     key = reporting.decision_key(run.model, run.mode, run.as_of, run.flow_run_id)
     uri = data.s3_uri(settings.loop_bucket, key)
     record = {**record, "finished_at": now_iso(), "record_key": key, "record_uri": uri}
     if "seconds" in record:  # the steps so far, their total and the untimed rest, as written
         record["seconds"] = dict(close_budget() or record["seconds"])
+    typed = load_record(record, f"the decision record of {run.model} {run.as_of}")
+    stored = typed.dump()
     client = mlflow_client(settings)
     rid = run.mlflow_run_id
     try:  # S3 first: it is the record later runs read back; MLflow only mirrors it
         with service_call("S3", "PutObject", uri):
-            data.put_json(s3_client(settings), settings.loop_bucket, key, record)
+            data.put_json(s3_client(settings), settings.loop_bucket, key, stored)
     except ServiceError as exc:
         with suppress(Exception):  # best effort: the run must not look completed
             client.set_tag(rid, "status", "failed")
             client.set_tag(rid, "error", tag_value(str(exc)))
         raise
     with service_call("MLflow", "log decision record to run", rid):
-        client.log_dict(rid, record, "decision.json")
-        decision = record["decision"]
-        client.set_tag(rid, "decision", decision["action"])
-        client.set_tag(rid, "decision_reasons", tag_value(decision["reasons"]))
-        client.set_tag(rid, "status", record["status"])
-        for name, value in _metrics(record).items():
+        client.log_dict(rid, stored, "decision.json")
+        client.set_tag(rid, "decision", typed.decision.action)
+        client.set_tag(rid, "decision_reasons", tag_value(typed.decision.reasons))
+        client.set_tag(rid, "status", typed.status)
+        for name, value in _metrics(typed).items():
             client.log_metric(rid, name, value)
-        client.set_terminated(rid, "FINISHED" if record["status"] == "completed" else "FAILED")
-    get_run_logger().info(reporting.headline(record))
-    return record
+        client.set_terminated(rid, "FINISHED" if typed.status == "completed" else "FAILED")
+    get_run_logger().info(reporting.headline(typed))
+    return typed
 
 
 @task(cache_policy=NO_CACHE)
 @timed
 def publish_summary(
-    settings: Settings, run: RunInfo, record: dict[str, Any], report_links: dict[str, str]
+    settings: Settings, run: RunInfo, record: RunRecord, report_links: dict[str, str]
 ) -> None:
     """A Prefect markdown artifact: what happened and why, with links."""
     mlflow_ui = settings.mlflow_tracking_uri.rstrip("/")
@@ -129,17 +133,17 @@ def _artifact_url(mlflow_ui: str, run: RunInfo, path: str | None) -> str:
     return f"{mlflow_ui}/get-artifact?{query}"
 
 
-def _metrics(record: dict[str, Any]) -> dict[str, float]:
+def _metrics(record: RunRecord) -> dict[str, float]:
     out: dict[str, float] = {}
-    drift = record.get("drift") or {}
-    if drift.get("drift_share") is not None:
-        out["drift_share"] = float(drift["drift_share"])
-    champion = record.get("champion") or {}
-    if champion.get("metric_now") is not None:
-        out[f"champion_{record['metric']}"] = float(champion["metric_now"])
-    gate = record.get("gate") or {}
-    for side in ("champion", "challenger"):
-        if gate.get(f"{side}_score") is not None:
-            out[f"gate_{side}_{record['metric']}"] = float(gate[f"{side}_score"])
-    out["rows"] = float((record.get("window") or {}).get("rows", 0))
+    if record.drift is not None and record.drift.drift_share is not None:
+        out["drift_share"] = float(record.drift.drift_share)
+    if record.champion is not None and record.champion.metric_now is not None:
+        out[f"champion_{record.metric}"] = float(record.champion.metric_now)
+    gate = record.gate
+    if gate is not None:
+        scores = {"champion": gate.champion_score, "challenger": gate.challenger_score}
+        for side, score in scores.items():
+            if score is not None:
+                out[f"gate_{side}_{record.metric}"] = float(score)
+    out["rows"] = float((record.window.rows if record.window else None) or 0)
     return out

@@ -8,7 +8,7 @@ import pytest
 
 from retrain.alerts import email_message
 from retrain.config import ModelConfig
-from tests.helpers import config_dict, merge
+from tests.helpers import config_dict, merge, typed_record
 
 RECORD: dict[str, Any] = {
     "model": "m1",
@@ -41,7 +41,7 @@ def test_an_email_block_needs_recipients() -> None:
 
 
 def test_the_email_says_what_happened_unescaped() -> None:
-    email = email_message("rejected", RECORD, "loop@x", ["a@x", "b@y"])
+    email = email_message("rejected", typed_record(RECORD), "loop@x", ["a@x", "b@y"])
     assert email["Subject"] == "[retrain-loop] m1 2024-01-21: rejected"
     assert email["From"] == "loop@x" and email["To"] == "a@x, b@y"
     body = email.get_content()
@@ -65,7 +65,9 @@ def test_an_smtp_server_that_never_answers_costs_a_timeout_not_the_run() -> None
         creds = EmailServerCredentials(
             smtp_server="127.0.0.1", smtp_port=port, smtp_type="INSECURE"
         )
-        email = email_message("failure", RECORD, "loop@example.com", ["oncall@example.com"])
+        email = email_message(
+            "failure", typed_record(RECORD), "loop@example.com", ["oncall@example.com"]
+        )
         try:
             send_email(creds, email, timeout_seconds=1.0)
         except BaseException as exc:

@@ -10,7 +10,8 @@ import pytest
 from prefect import Task
 
 import flows.monitor
-from retrain.config import ConfigError, config_paths, load_config, load_model_config
+from retrain.config import ConfigError, load_config
+from retrain.config_folder import config_paths, load_model_config
 from tests.helpers import config_dict, merge, write_config
 
 NAME = "bad-config-model"

@@ -21,6 +21,7 @@ from retrain.cli_text import (
 from retrain.deployment_names import Purpose
 from retrain.prefect_runs import RunState
 from retrain.registry_page import champion_periods
+from tests.helpers import typed_record
 
 
 def _args(*argv: str) -> Any:
@@ -99,7 +100,7 @@ def test_an_unknown_model_fails_before_any_service_call(
 def test_a_failed_run_prints_the_reason_from_its_record_first() -> None:
     failed = _run("FAILED", "Failed", "Flow run encountered an exception")
     record = {**RECORD, "status": "failed", "error": "LaterChampionError: champion v16 ..."}
-    lines = run_outcome(failed, record)
+    lines = run_outcome(failed, typed_record(record))
     assert lines[0] == "FAILED (Failed): LaterChampionError: champion v16 ..."
     assert lines[-1] == "  Prefect run: http://ui/runs/flow-run/id-1"
     assert failure_reason(failed, None) == "Flow run encountered an exception"
@@ -107,7 +108,7 @@ def test_a_failed_run_prints_the_reason_from_its_record_first() -> None:
 
 
 def test_a_completed_run_prints_decision_score_gate_and_record() -> None:
-    lines = run_outcome(_run(), RECORD)
+    lines = run_outcome(_run(), typed_record(RECORD))
     assert lines[0] == (
         "m window ending 2013-07-01 (shadow): retrain (forced); challenger v3 registered, "
         "not promoted"
@@ -145,9 +146,11 @@ def test_status_shows_champion_age_record_runs_and_pending() -> None:
         champion=ChampionFacts(
             "2", "56d", date(2013, 7, 1), 0.71, "2026-12-01T00:00:00+00:00", [("2013-07-08", 0.73)]
         ),
-        records=[{**RECORD, "as_of": "2013-07-08", "mode": "auto"}],
+        records=[typed_record({**RECORD, "as_of": "2013-07-08", "mode": "auto"})],
         runs=[_run()],
-        pending=pending_items([waiting, upcoming], [{"as_of": "2013-07-08", "attention": "no"}]),
+        pending=pending_items(
+            [waiting, upcoming], [typed_record({"as_of": "2013-07-08", "attention": "no"})]
+        ),
     )
     text = "\n".join(status_lines(status))
     assert (

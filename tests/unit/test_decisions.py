@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from benchmarks.decisions_table import (
 from benchmarks.recipes import decision_points, parse_recipe, parse_recipes
 from retrain.config import Recipe
 from retrain.training import recency_weights
+from tests.helpers import typed_record
 
 D1, D2, D3 = date(2013, 3, 11), date(2013, 3, 18), date(2013, 3, 25)
 
@@ -172,7 +174,7 @@ def test_freshness_curve_compares_ages_on_the_same_models() -> None:
     assert freshness_curve([]) == []
 
 
-def _record(**changes: object) -> dict:
+def _record(**changes: object) -> Any:
     record = {
         "as_of": "2013-03-18",
         "decision": {"action": "retrain", "reasons": ["performance_drop"]},
@@ -181,7 +183,7 @@ def _record(**changes: object) -> dict:
         "promoted": True,
     }
     record.update(changes)
-    return record
+    return typed_record({"model": "m", **record})
 
 
 def test_loop_row_reads_the_record() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,13 +19,12 @@ from retrain.estimate import (
     lined_up,
     newest_rows,
     window_estimate,
-    with_estimate,
 )
 from retrain.metrics import roc_auc
 from retrain.policy import decide
 from retrain.reporting import markdown
 from retrain.training import build_pipeline, features, target
-from tests.helpers import LABEL, config_dict, merge
+from tests.helpers import LABEL, config_dict, merge, typed_record
 from tests.streams import day, stream_day
 from tests.unit.test_policy import BASE
 
@@ -111,8 +111,8 @@ def test_the_estimate_reaches_the_policy_and_the_summary() -> None:
     model, frame = _fit(config), _window()
     estimate = window_estimate(model, frame, config, day(20 + DAYS))
     assert estimate is not None
-    inputs = with_estimate(BASE, estimate)
     value, se = estimate["value"], estimate["standard_error"]
+    inputs = replace(BASE, estimated_metric=value, estimated_standard_error=se)
     over = config.thresholds.model_copy(update={"estimated_floor": value + 3 * se})
     under = config.thresholds.model_copy(update={"estimated_floor": value + 1 * se})
     assert decide(inputs, over).reasons == ("estimated_below_floor",)
@@ -127,7 +127,7 @@ def test_the_estimate_reaches_the_policy_and_the_summary() -> None:
         "champion": {"version": "3", "metric_now": 0.8},
         "estimated_performance": estimate,
     }
-    text = markdown(record, {})
+    text = markdown(typed_record(record), {})
     assert f"{value:.4f} ± {se:.4f}" in text and estimate["days"][0] in text
     assert "estimated (CBPE) on 300 rows" in text
 
@@ -153,6 +153,7 @@ def test_earlier_estimate_is_the_newest_matured_one_of_this_champion() -> None:
         _record("2024-03-13", "3", ["2024-03-12"], value=None),  # nothing was estimated
         _record("2024-03-14", "3", ["2024-03-13"]),  # not matured by Mar 14 with a 1-day delay
     ]
+    history = [typed_record(r) for r in history]
     found = earlier_estimate(history, "3", date(2024, 3, 14), 1)
     assert found is not None and (found["as_of"], found["days"]) == ("2024-03-11", ["2024-03-10"])
     assert estimate_days(found) == Window(date(2024, 3, 10), date(2024, 3, 11))
@@ -178,7 +179,7 @@ def test_lined_up_estimate_and_realised_metric_in_the_summary() -> None:
         "champion": {"version": "3", "metric_now": 0.8},
         "estimated_performance": {**estimate, "days": ["2024-03-17"], "earlier": checked},
     }
-    text = markdown(record, {})
+    text = markdown(typed_record(record), {})
     assert "estimated in the window ending 2024-03-11" in text
     assert "0.8000 ± 0.0200 estimated, 0.7600 realised (2.0000 SE)" in text
 

@@ -10,11 +10,12 @@ import pytest
 
 from retrain import events
 from retrain.events import answer_events, record_events, retrain_started, rolled_back
+from tests.helpers import typed_record
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 
 
-def _record(**changes: Any) -> dict[str, Any]:
+def _record(**changes: Any) -> Any:
     base: dict[str, Any] = {
         "model": "m",
         "as_of": "2013-07-01",
@@ -28,7 +29,7 @@ def _record(**changes: Any) -> dict[str, Any]:
         "champion": {"version": "3", "metric_now": 0.7},
         "forced": False,
     }
-    return {**base, **changes}
+    return typed_record({**base, **changes})
 
 
 GATE = {"promote": True, "challenger_score": 0.75, "champion_score": 0.7, "ci_low": 0.01}
@@ -127,7 +128,7 @@ def test_the_approval_request_shows_what_a_person_decides_on() -> None:
         drift={"drift_share": 0.4, "drifted_columns": ["temp"]},
         training={"winner": "56d", "served_fit": {"start": "2013-05-01", "end": "2013-07-01"}},
         decision={"action": "retrain", "reasons": ["drift"]},
-    )
+    ).dump()  # the approval request reads the record the run is still filling in
     state = {"version": "4", "champion_version": "3", "expires_at": "T", "form_url": "http://f"}
     text = request_markdown(record, state, {"Evidently drift report (HTML)": "http://e"})
     for shown in ("0.7500", "0.7000", "0.0100 .. 0.0900", "JFK", "temp", "2013-05-01", "http://f"):

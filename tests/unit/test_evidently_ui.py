@@ -22,6 +22,7 @@ from retrain.evidently_ui import (
     window_end,
     window_values,
 )
+from tests.helpers import typed_record
 
 RECORD: dict[str, Any] = {
     "model": "m1",
@@ -35,7 +36,7 @@ RECORD: dict[str, Any] = {
 
 
 def test_window_values_come_from_the_record() -> None:
-    assert window_values(RECORD, "roc_auc") == {
+    assert window_values(typed_record(RECORD), "roc_auc") == {
         DRIFT_SHARE: 0.4,
         DRIFTED_COLUMNS: 2.0,
         "roc_auc": 0.55,
@@ -47,9 +48,9 @@ def test_window_values_come_from_the_record() -> None:
 def test_what_the_record_lacks_is_left_out() -> None:
     """No champion: no drift and no metric; a NaN metric is no figure either."""
     record = {"as_of": "2024-01-21", "window": {"rows": 0, "labelled_rows": 0}, "drift": None}
-    assert window_values(record, "rmse") == {ROWS: 0.0, LABELLED_ROWS: 0.0}
+    assert window_values(typed_record(record), "rmse") == {ROWS: 0.0, LABELLED_ROWS: 0.0}
     nan = {**RECORD, "champion": {"metric_now": float("nan")}, "drift": {"drift_share": 0.0}}
-    assert window_values(nan, "roc_auc") == {
+    assert window_values(typed_record(nan), "roc_auc") == {
         DRIFT_SHARE: 0.0,
         DRIFTED_COLUMNS: 0.0,
         ROWS: 1000.0,
@@ -58,8 +59,8 @@ def test_what_the_record_lacks_is_left_out() -> None:
 
 
 def test_the_snapshot_is_timestamped_with_the_window_end() -> None:
-    assert window_end(RECORD) == datetime(2024, 1, 21)
-    assert snapshot_name(RECORD) == "window ending 2024-01-21 (auto): retrain"
+    assert window_end(typed_record(RECORD)) == datetime(2024, 1, 21)
+    assert snapshot_name(typed_record(RECORD)) == "window ending 2024-01-21 (auto): retrain"
 
 
 def test_the_dashboard_plots_every_figure() -> None:
@@ -81,7 +82,7 @@ def test_an_unreachable_ui_is_an_error_naming_its_url() -> None:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with pytest.raises(EvidentlyUIError, match=url):
-        add_window(url, "m1", "", RECORD, "roc_auc")
+        add_window(url, "m1", "", typed_record(RECORD), "roc_auc")
 
 
 def test_a_ui_that_never_answers_times_out() -> None:
@@ -92,5 +93,5 @@ def test_a_ui_that_never_answers_times_out() -> None:
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         started = time.monotonic()
         with pytest.raises(EvidentlyUIError, match=url):
-            add_window(url, "m1", "", RECORD, "roc_auc", timeout=0.5)
+            add_window(url, "m1", "", typed_record(RECORD), "roc_auc", timeout=0.5)
     assert time.monotonic() - started < 5

@@ -15,7 +15,7 @@ from retrain.data import DataError
 from retrain.label_coverage import FEED_ATTR, label_metrics, label_summary
 from retrain.label_feed import FeedLabels, feed_columns, feed_source, fold_arrivals
 from retrain.maturity import ARRIVED, due_mask, mask_unknown_labels, unknown_mask
-from tests.helpers import ID, LABEL, TS, config_dict, merge
+from tests.helpers import ID, LABEL, TS, config_dict, merge, typed_record
 
 AS_OF = date(2024, 3, 11)
 
@@ -189,7 +189,7 @@ def test_labels_missing_with_a_feed_names_the_feed_its_coverage_and_lag() -> Non
             "orphans": 850,
         },
     }
-    message = attention_problem(record, config)
+    message = attention_problem(typed_record(record), config)
     assert message is not None and "(labels_missing): 900 rows are older than" in message
     assert "only 12 have a label that arrived before 2024-03-11 (due coverage 0.0133)" in message
     assert "30.5 h (median), 70.0 h (p95); 850 feed labels matched no row" in message

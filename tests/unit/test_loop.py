@@ -14,13 +14,17 @@ from retrain.loop import ChampionState, RunInfo, history_window, policy_inputs
 from retrain.registry import Champion
 from retrain.reporting import challenger_scores, drift_history, last_promotion
 from retrain.validation import ValidationReport
-from tests.helpers import config_dict
+from tests.helpers import config_dict, typed_record
 
 AS_OF = date(2024, 3, 1)
 
 
 def _record(days_ago: int, **fields: Any) -> dict[str, Any]:
     return {"as_of": (AS_OF - timedelta(days=days_ago)).isoformat(), "mode": "auto", **fields}
+
+
+def _typed(records: list[dict[str, Any]]) -> list[Any]:
+    return [typed_record(r) for r in records]
 
 
 def _drift(days_ago: int, drifted: bool, version: str = "3") -> dict[str, Any]:
@@ -50,7 +54,7 @@ def test_drift_history(
     n: int, version: str | None, since_days: int | None, expected: tuple[bool, ...]
 ) -> None:
     since = AS_OF - timedelta(days=since_days) if since_days is not None else None
-    assert drift_history(HISTORY, n, version, since) == expected
+    assert drift_history(_typed(HISTORY), n, version, since) == expected
 
 
 def test_last_promotion_counts_promotions_not_refused_retrains() -> None:
@@ -60,6 +64,7 @@ def test_last_promotion_counts_promotions_not_refused_retrains() -> None:
         _record(10, mode="shadow", gate={"promote": True}),  # shadow: would have promoted
         _record(5, decision={"action": "retrain"}, gate={"promote": False}),
     ]
+    records = _typed(records)
     assert last_promotion(records) == AS_OF - timedelta(days=10)
     assert last_promotion(records[:2]) == AS_OF - timedelta(days=30)
     assert last_promotion([records[1]]) is None
@@ -72,7 +77,7 @@ def test_challenger_scores_since() -> None:
         _record(5, gate={"challenger_score": None}),
         _record(3),
     ]
-    assert challenger_scores(records, AS_OF - timedelta(days=14)) == [0.7]
+    assert challenger_scores(_typed(records), AS_OF - timedelta(days=14)) == [0.7]
 
 
 def _config() -> Any:
@@ -114,8 +119,10 @@ def test_policy_inputs_gathers_the_facts() -> None:
         None,
         _champion(0.81, 40),
         0.78,
-        history,
+        None,
+        _typed(history),
         False,
+        True,
     )
     assert (inputs.rows, inputs.labelled_rows, inputs.data_valid) == (3, 2, True)
     assert inputs.has_champion and not inputs.forced and not inputs.dataset_drift
@@ -128,8 +135,9 @@ def test_policy_inputs_gathers_the_facts() -> None:
 
 def test_policy_inputs_without_champion_or_history() -> None:
     inputs = policy_inputs(
-        _config(), _run(), _window([]), ValidationReport(()), None, None, None, [], True
-    )
+        _config(), _run(), _window([]), ValidationReport(()), None, None, None, None, [], True,
+        False,
+    )  # fmt: skip
     assert not inputs.has_champion and inputs.forced
     assert inputs.reference_metric is None and inputs.model_age_days is None
     assert inputs.last_promotion is None and inputs.drift_history == ()
@@ -138,7 +146,7 @@ def test_policy_inputs_without_champion_or_history() -> None:
 def test_policy_inputs_falls_back_to_the_champion_training_date() -> None:
     inputs = policy_inputs(
         _config(), _run(), _window([1.0]), ValidationReport(()), None, _champion(None, 12), 0.7,
-        [], False,
+        None, [], False, True,
     )  # fmt: skip
     assert inputs.last_promotion == AS_OF - timedelta(days=12)
     assert inputs.reference_metric is None

@@ -40,7 +40,7 @@ from retrain.training import (
 )
 from retrain.validation import capture_schema
 from retrain.window_stats import summarize
-from tests.helpers import LABEL, TS, config_dict, day_frame, merge
+from tests.helpers import LABEL, TS, config_dict, day_frame, merge, typed_record
 
 RIDGE = "sklearn.linear_model.Ridge"
 Y = np.array([1, 0, 1, 1, 0, 0])
@@ -269,7 +269,7 @@ def test_monitor_window_classification_with_served_prediction() -> None:
     assert m.inputs.new_categories["segment"] is not None
     record = {"monitoring": m.to_dict()}
     json.dumps(record, allow_nan=False)
-    assert "95.0%" in (served_mismatch(record) or "")
+    assert "95.0%" in (served_mismatch(typed_record(record)) or "")
     flat = m.flat_metrics()
     assert flat["quality/roc_auc"] == pytest.approx(expected)
     assert flat["predictions/served_agreement"] == pytest.approx(0.95)
@@ -357,7 +357,7 @@ def test_summary_shows_monitoring() -> None:
         "model": "m", "as_of": "2024-01-06", "mode": "auto", "metric": "roc_auc",
         "decision": {"action": "keep", "reasons": ["stable"]}, "monitoring": m.to_dict(),
     }  # fmt: skip
-    text = markdown(record, {})
+    text = markdown(typed_record(record), {})
     assert "**Served predictions disagree with the champion:** served agrees" in text
     assert "## Monitoring" in text and "- Traffic: 100 rows" in text
 

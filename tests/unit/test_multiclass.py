@@ -19,7 +19,7 @@ from retrain.monitoring import ChampionFacts, champion_outputs, monitor_window
 from retrain.quality import classification_quality
 from retrain.training import build_pipeline, features, mask_immature_labels, target
 from retrain.validation import capture_schema, validate_window
-from tests.helpers import config_dict, merge
+from tests.helpers import config_dict, merge, typed_record
 
 AS_OF = date(2024, 3, 1)
 NAMES = np.array(["high", "low", "mid"])
@@ -248,7 +248,7 @@ def test_per_class_figures_reach_prometheus_and_the_summary() -> None:
     section = {"classes": asdict(figures)}
     samples = {
         s.labels["metric"]: s.value
-        for s in window_samples({"monitoring": section}, config)
+        for s in window_samples(typed_record({"monitoring": section}), config)
         if s.name == "retrain_window_metric"
     }
     assert samples["classes/recall/a"] == 0.5 and "classes/recall/b" not in samples

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from retrain.notify import events_for, message
+from tests.helpers import typed_record
 
 
-def _record(**changes: Any) -> dict[str, Any]:
+def _record(**changes: Any) -> Any:
     base: dict[str, Any] = {
         "model": "m",
         "as_of": "2013-07-01",
@@ -22,7 +23,7 @@ def _record(**changes: Any) -> dict[str, Any]:
         "registered_version": None,
         "promoted": False,
     }
-    return {**base, **changes}
+    return typed_record({**base, **changes})
 
 
 @pytest.mark.parametrize(

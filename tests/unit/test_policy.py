@@ -42,6 +42,11 @@ BASE = PolicyInputs(
     drift_history=(False, False),
     last_promotion=AS_OF - timedelta(days=30),
     model_age_days=30,
+    prefix_seen=True,
+    rows_past_label_delay=None,
+    target_drift=False,
+    estimated_metric=None,
+    estimated_standard_error=None,
 )
 DROPPED = {"champion_metric": 0.70}
 DRIFTING = {"dataset_drift": True, "drift_history": (False, True)}

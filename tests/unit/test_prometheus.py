@@ -17,7 +17,7 @@ from retrain.prometheus import (
     run_samples,
     window_samples,
 )
-from tests.helpers import config_dict, merge
+from tests.helpers import config_dict, merge, typed_record
 
 
 def _config(**overrides: Any) -> ModelConfig:
@@ -49,7 +49,7 @@ def _get(samples: list[Sample], name: str, **labels: str) -> float:
 
 
 def test_record_maps_to_labelled_samples() -> None:
-    samples = window_samples(RECORD, _config(thresholds={"absolute_floor": 0.6}))
+    samples = window_samples(typed_record(RECORD), _config(thresholds={"absolute_floor": 0.6}))
     v = {"model": "m1", "version": "3"}
     assert _get(samples, "retrain_window_metric", **v, metric="roc_auc") == 0.55
     assert _get(samples, "retrain_champion_metric", **v, metric="roc_auc") == 0.56
@@ -95,7 +95,7 @@ def test_the_monitoring_section_is_exported_with_bounded_labels() -> None:
             "latency_ms": {"p99": 120.0},
         },
     }
-    samples = window_samples({**RECORD, "monitoring": monitoring}, _config())
+    samples = window_samples(typed_record({**RECORD, "monitoring": monitoring}), _config())
     metrics = {s.labels["metric"]: s.value for s in samples if s.name == "retrain_window_metric"}
     assert metrics == {
         "roc_auc": 0.55,
@@ -128,7 +128,7 @@ def test_a_record_without_champion_drift_or_retrain_gives_only_what_it_has() -> 
         estimator={"class_path": "sklearn.linear_model.Ridge", "params": {}},
         thresholds={"absolute_floor": 10.0},
     )
-    names = {s.name for s in window_samples(record, config)}
+    names = {s.name for s in window_samples(typed_record(record), config)}
     assert names == {
         "retrain_window_end_timestamp_seconds",
         "retrain_promoted",
@@ -136,9 +136,14 @@ def test_a_record_without_champion_drift_or_retrain_gives_only_what_it_has() -> 
         "retrain_expected_interval_seconds",
         "retrain_metric_floor",
     }
-    floor = next(s for s in window_samples(record, config) if s.name == "retrain_metric_floor")
+    floor = next(
+        s for s in window_samples(typed_record(record), config) if s.name == "retrain_metric_floor"
+    )
     assert floor.labels["bound"] == "max"  # an error metric must stay below its floor
-    assert all(s.labels.get("version", "none") == "none" for s in window_samples(record, config))
+    assert all(
+        s.labels.get("version", "none") == "none"
+        for s in window_samples(typed_record(record), config)
+    )
 
 
 def test_run_outcome_samples() -> None:
@@ -194,8 +199,8 @@ def test_the_label_free_estimate_is_exported_beside_the_realised_metric() -> Non
         **RECORD,
         "estimated_performance": {"metric": "roc_auc", "value": 0.71, "standard_error": 0.01},
     }
-    samples = window_samples(record, _config())
+    samples = window_samples(typed_record(record), _config())
     v = {"model": "m1", "version": "3", "metric": "roc_auc"}
     assert _get(samples, "retrain_estimated_metric", **v) == 0.71
     assert _get(samples, "retrain_estimated_metric_stderr", **v) == 0.01
-    assert not [s for s in window_samples(RECORD, _config()) if "estimated" in s.name]
+    assert not [s for s in window_samples(typed_record(RECORD), _config()) if "estimated" in s.name]

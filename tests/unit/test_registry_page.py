@@ -8,6 +8,7 @@ from datetime import date
 
 from retrain import registry_page as page
 from retrain.loop import run_tags, version_tags
+from tests.helpers import typed_record
 
 
 def _move(n: int, reason: str = "performance_drop") -> dict[str, object]:
@@ -100,7 +101,7 @@ def test_version_tags_are_the_few_a_reviewer_scans() -> None:
         },
         "gate": {"challenger_score": 0.71, "champion_score": 0.69, "promote": True, "n_rows": 900},
     }
-    tags = version_tags(record)
+    tags = version_tags(typed_record(record))
     assert tags == {
         "as_of": "2013-07-01",
         "mode": "auto",
@@ -111,7 +112,7 @@ def test_version_tags_are_the_few_a_reviewer_scans() -> None:
         "config_hash": "abc",
         "git_commit": "deadbeef",
     }
-    details = run_tags(record)
+    details = run_tags(typed_record(record))
     assert details["train_rows"] == 50000 and details["champion_version"] == "1"
     assert details["candidates"] == {"56d": 0.7} and not set(details) & set(tags)
 

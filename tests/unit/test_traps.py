@@ -16,14 +16,12 @@ from retrain.config import (
     ConfigError,
     DriftThresholds,
     Thresholds,
-    config_paths,
-    load_model_config,
 )
-from retrain.config_folder import scan_configs
+from retrain.config_folder import config_paths, load_model_config, scan_configs
 from retrain.notify import events_for
 from retrain.policy import NEEDS_ATTENTION, Action, Reason, decide
 from retrain.reporting import markdown
-from tests.helpers import TS, config_dict, write_config
+from tests.helpers import TS, config_dict, typed_record, write_config
 from tests.unit.test_policy import AS_OF, BASE
 
 TRIGGER = Thresholds(drift=DriftThresholds(target_drift_trigger=True))
@@ -140,19 +138,23 @@ def _record(**extra: Any) -> dict[str, Any]:
 def test_the_summary_shows_target_drift_beside_the_features() -> None:
     target = {"column": "y", "method": "wasserstein", "score": 0.21, "threshold": 0.1}
     drift = {"drift_share": 0.0, "dataset_drift": False, "drifted_columns": []}
-    shown = markdown(_record(drift={**drift, "target": {**target, "drifted": True}}), {})
+    shown = markdown(
+        typed_record(_record(drift={**drift, "target": {**target, "drifted": True}})), {}
+    )
     assert "drifted: none." in shown
     assert "Target drift (y): drifted, wasserstein 0.2100 against threshold 0.1000." in shown
-    assert "Target drift: not measured" in markdown(_record(drift={**drift, "target": None}), {})
+    assert "Target drift: not measured" in markdown(
+        typed_record(_record(drift={**drift, "target": None})), {}
+    )
 
 
 def test_attention_is_in_the_summary_and_notified() -> None:
     config = load_config_dict()
     decision = {"action": "skip", "reasons": ["no_partitions"], "details": {}}
     record = _record(decision=decision)
-    problem = attention_problem(record, config)
+    problem = attention_problem(typed_record(record), config)
     assert problem and "s3://some-data-bucket/events/" in problem and "data.prefix" in problem
     record["attention"] = problem
-    assert events_for(record) == ["attention"]
-    assert "**Needs attention:**" in markdown(record, {})
-    assert attention_problem(_record(), config) is None
+    assert events_for(typed_record(record)) == ["attention"]
+    assert "**Needs attention:**" in markdown(typed_record(record), {})
+    assert attention_problem(typed_record(_record()), config) is None
