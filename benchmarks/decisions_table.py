@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from retrain.record import RunRecord
+from retrain.run_record import RunRecord
 
 LOOP = "loop"
 

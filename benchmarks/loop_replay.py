@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.decisions_table import PolicyWindow, loop_row
-from retrain.record import RunRecord, load_record
+from retrain.run_record import RunRecord, load_record
 
 
 class ReplayError(RuntimeError):

@@ -28,7 +28,7 @@ from retrain.loop import (
     version_tags,
     window_summary,
 )
-from retrain.record import RunRecord, load_record
+from retrain.run_record import RunRecord, load_record
 from retrain.settings import Settings, get_settings
 from retrain.threads import limited_threads, thread_limit
 from tasks.alerts import send_alerts

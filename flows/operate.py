@@ -11,8 +11,8 @@ from flows.monitor import monitor_and_retrain
 from retrain import events, registry
 from retrain.clients import mlflow_client
 from retrain.config_folder import load_model_config
-from retrain.record import RunRecord, load_record
 from retrain.reporting import artifact_key, md
+from retrain.run_record import RunRecord, load_record
 from retrain.settings import get_settings
 from tasks.events import emit_events
 from tasks.locks import model_lock

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from retrain.notify import message
-from retrain.record import RunRecord
+from retrain.run_record import RunRecord
 
 if TYPE_CHECKING:  # prefect-slack and prefect-email are loaded only when a model uses them
     from prefect_email import EmailServerCredentials

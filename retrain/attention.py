@@ -13,7 +13,7 @@ import pandas as pd
 from retrain.config import ModelConfig
 from retrain.maturity import due_mask
 from retrain.policy import NEEDS_ATTENTION
-from retrain.record import LabelsSection, RunRecord
+from retrain.run_record import LabelsSection, RunRecord
 
 
 class NeedsAttentionError(RuntimeError):

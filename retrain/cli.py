@@ -31,7 +31,7 @@ from retrain.cli_text import (
 from retrain.config import ConfigError, ModelConfig
 from retrain.config_folder import load_model_config
 from retrain.deployment_names import Purpose, deployment_path
-from retrain.record import RunRecord, load_record
+from retrain.run_record import RunRecord, load_record
 from retrain.settings import Settings, get_settings
 
 EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 1, 2, 3

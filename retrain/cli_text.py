@@ -7,8 +7,8 @@ from datetime import date
 from typing import Any
 
 from retrain.prefect_runs import RunState
-from retrain.record import RunRecord
 from retrain.reporting import headline
+from retrain.run_record import RunRecord
 
 
 @dataclass(frozen=True)

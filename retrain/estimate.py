@@ -29,7 +29,7 @@ from retrain.config import ModelConfig, Task
 from retrain.data import Window
 from retrain.estimate_base import LABEL_DRAWS, Estimate, calibrate
 from retrain.maturity import unknown_mask
-from retrain.record import RunRecord
+from retrain.run_record import RunRecord
 from retrain.scoring import ChampionOutputs, champion_outputs
 from retrain.training import matured_mask
 

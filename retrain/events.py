@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from retrain.record import RunRecord
+from retrain.run_record import RunRecord
 
 PREFIX = "retrain.model"
 DRIFT_DETECTED = f"{PREFIX}.drift-detected"

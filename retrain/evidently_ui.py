@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from retrain.record import RunRecord
+from retrain.run_record import RunRecord
 
 if TYPE_CHECKING:  # importing evidently takes seconds
     from evidently.sdk.models import DashboardModel

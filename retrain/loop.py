@@ -16,9 +16,9 @@ from retrain.data import LoadedWindow, Window
 from retrain.drift import DriftSummary
 from retrain.drift_stats import ReferenceStats
 from retrain.policy import PolicyInputs, reference_metric
-from retrain.record import RECORD_VERSION, RunRecord, load_record
 from retrain.registry import Champion
 from retrain.reporting import challenger_scores, drift_history, last_promotion
+from retrain.run_record import RECORD_VERSION, RunRecord, load_record
 from retrain.tournament import Tournament
 from retrain.training import SAMPLING_RULE, matured_rows, slices
 from retrain.validation import ValidationReport

@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from retrain.record import RunRecord
+from retrain.run_record import RunRecord
 
 EVENTS = ("drift", "retrain", "promotion", "rejected", "approval", "failure", "attention")
 

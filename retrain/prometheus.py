@@ -17,7 +17,7 @@ from typing import Any
 from retrain.config import ModelConfig
 from retrain.monitoring import flat_metrics
 from retrain.policy import Action
-from retrain.record import RunRecord
+from retrain.run_record import RunRecord
 
 JOB = "retrain_loop"
 NO_VERSION = "none"

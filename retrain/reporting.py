@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from retrain.budget import seconds_lines
-from retrain.record import (
+from retrain.run_record import (
     DriftSection,
     EarlierEstimate,
     EstimateSection,

@@ -48,7 +48,7 @@ from retrain.deployment_names import Purpose, deployment_path  # noqa: E402
 from retrain.flights import seed_model  # noqa: E402
 from retrain.headline import Headline, headline, headline_lines  # noqa: E402
 from retrain.loop import monitoring_window  # noqa: E402
-from retrain.record import load_record  # noqa: E402
+from retrain.run_record import load_record  # noqa: E402
 from retrain.settings import Settings, get_settings  # noqa: E402
 
 MODEL = "flights_delay"

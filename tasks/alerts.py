@@ -12,7 +12,7 @@ from retrain.alerts import email_message, send_email, send_slack
 from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.notify import events_for
-from retrain.record import RunRecord
+from retrain.run_record import RunRecord
 
 
 def _load(kind: str, name: str) -> Any:

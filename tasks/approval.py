@@ -15,7 +15,7 @@ from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
 from retrain.deployment_names import Purpose, deployment_path
 from retrain.loop import RunInfo
-from retrain.record import RunRecord, load_record
+from retrain.run_record import RunRecord, load_record
 from retrain.settings import Settings
 
 

@@ -20,7 +20,7 @@ from retrain.errors import service_call
 from retrain.label_feed import FEED_ATTR
 from retrain.loop import ChampionState, history_window
 from retrain.model_io import UntrustedModelError
-from retrain.record import RunRecord, load_record
+from retrain.run_record import RunRecord, load_record
 from retrain.scoring import reference_statistics
 from retrain.settings import Settings
 from retrain.training import mask_immature_labels

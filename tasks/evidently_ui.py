@@ -8,7 +8,7 @@ from prefect.cache_policies import NO_CACHE
 from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.evidently_ui import EvidentlyUIError, add_window
-from retrain.record import RunRecord
+from retrain.run_record import RunRecord
 from retrain.settings import Settings
 
 

@@ -7,7 +7,7 @@ from prefect.cache_policies import NO_CACHE
 
 from retrain.budget import timed
 from retrain.notify import NotificationError, events_for, message, post
-from retrain.record import RunRecord
+from retrain.run_record import RunRecord
 from retrain.settings import Settings
 
 

@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.prometheus import Sample, push, record_version, run_samples, window_samples
-from retrain.record import RunRecord
+from retrain.run_record import RunRecord
 from retrain.settings import Settings, get_settings
 
 

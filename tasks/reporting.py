@@ -18,8 +18,8 @@ from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
 from retrain.errors import ServiceError, service_call
 from retrain.loop import RunInfo, git_commit
-from retrain.record import RunRecord, load_record
 from retrain.registry import now_iso, tag_value
+from retrain.run_record import RunRecord, load_record
 from retrain.settings import Settings
 
 
@@ -68,7 +68,7 @@ def start_run(settings: Settings, config: ModelConfig, as_of: date, mode: str) -
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
 @timed
 def record_decision(settings: Settings, run: RunInfo, record: dict[str, Any]) -> RunRecord:
-    """Check the record against its schema (retrain/record.py: a misspelt or missing section
+    """Check the record against its schema (retrain/run_record.py: a misspelt or missing section
     fails here, naming the field), write it to S3 and the MLflow run (tags, metrics, JSON) and
     close the run; the typed record is what every sink reads."""
     key = reporting.decision_key(run.model, run.mode, run.as_of, run.flow_run_id)

@@ -255,7 +255,7 @@ def typed_record(raw: dict[str, Any]) -> Any:
     neutral values (a running auto-mode run of model "m" that decided nothing); a completed one
     without the sections every completed run writes gets empty ones (no champion, a valid
     window of no rows)."""
-    from retrain.record import load_record
+    from retrain.run_record import load_record
 
     if raw.get("status") == "completed":
         day = raw.get("as_of", "2024-01-01")

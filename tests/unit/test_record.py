@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from retrain.record import RECORD_VERSION, RecordError, RunRecord, load_record
+from retrain.run_record import RECORD_VERSION, RecordError, RunRecord, load_record
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "records"
 # written by main at cebbdc2 (before the schema): a flights replay on a local stack, the
