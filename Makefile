@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
-STACK := $(PY) scripts/stack.py
+STACK := $(PY) -m stack
 
 .PHONY: help setup up down status test test-unit lint fmt docs deploy demo docs-pictures evaluate seed bench bench-cycle bench-fleet bench-load bench-threads clean
 

@@ -26,20 +26,18 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from retrain import data
+from retrain.budget import TOTAL, UNTIMED, cost_table, format_cost_table
+from retrain.clients import s3_client
+from retrain.config import load_config
+from retrain.flights import seed_flights
+from retrain.loop import monitoring_window
+from retrain.settings import get_settings
+from retrain.threads import available_cores, thread_limit
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import yaml  # noqa: E402
-
-from retrain import data  # noqa: E402
-from retrain.budget import TOTAL, UNTIMED, cost_table, format_cost_table  # noqa: E402
-from retrain.clients import s3_client  # noqa: E402
-from retrain.config import load_config  # noqa: E402
-from retrain.flights import seed_flights  # noqa: E402
-from retrain.loop import monitoring_window  # noqa: E402
-from retrain.settings import get_settings  # noqa: E402
-from retrain.threads import available_cores, thread_limit  # noqa: E402
-
 CONFIG = ROOT / "deployments" / "flights_delay.yaml"
 
 

@@ -39,11 +39,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` and `retrain` importable
-    sys.path.insert(0, str(ROOT))
+from retrain import synthetic
 
-from benchmarks import synthetic  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 # Evidently 0.7 display names of the stattests DataDriftPreset picks -> our method names.
 _DISPLAY = {

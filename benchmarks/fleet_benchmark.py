@@ -38,14 +38,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from retrain.clients import s3_client
+from retrain.fixtures import AS_OF, write_models
+from retrain.settings import Settings, get_settings
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: make `retrain`, `flows` and `tests` importable
-    sys.path.insert(0, str(ROOT))
-
-from retrain.clients import s3_client  # noqa: E402
-from retrain.settings import Settings, get_settings  # noqa: E402
-from tests.helpers import AS_OF, write_models  # noqa: E402
-
 RESULTS = ROOT / "bench-results"
 SIDES = ("sequential", "threads", "dask")
 # What a run imports on first use (flows.fleet and the lazy imports of the steps): every side

@@ -15,19 +15,17 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from retrain.clients import s3_client
+from retrain.config import ModelConfig, load_config
+from retrain.data import load_window
+from retrain.flights import seed_model
+from retrain.label_coverage import label_summary
+from retrain.label_feed import with_feed_labels
+from retrain.loop import monitoring_window
+from retrain.settings import get_settings
+from retrain.training import mask_immature_labels
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from retrain.clients import s3_client  # noqa: E402
-from retrain.config import ModelConfig, load_config  # noqa: E402
-from retrain.data import load_window  # noqa: E402
-from retrain.flights import seed_model  # noqa: E402
-from retrain.label_coverage import label_summary  # noqa: E402
-from retrain.label_feed import with_feed_labels  # noqa: E402
-from retrain.loop import monitoring_window  # noqa: E402
-from retrain.settings import get_settings  # noqa: E402
-from retrain.training import mask_immature_labels  # noqa: E402
-
 CONFIGS = {
     "in-file": ROOT / "deployments" / "flights_delay.yaml",
     "feed": ROOT / "deployments" / "two_feeds" / "flights_delay.yaml",

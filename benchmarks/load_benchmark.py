@@ -26,15 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from retrain import registry  # noqa: E402
-from retrain.clients import mlflow_client, s3_client  # noqa: E402
-from retrain.config import DataSource  # noqa: E402
-from retrain.data import get_json  # noqa: E402
-from retrain.settings import get_settings  # noqa: E402
-from tests.helpers import (  # noqa: E402
+from retrain import registry
+from retrain.clients import mlflow_client, s3_client
+from retrain.config import DataSource
+from retrain.data import get_json
+from retrain.fixtures import (
     AS_OF,
     DAYS,
     config_dict,
@@ -44,7 +40,9 @@ from tests.helpers import (  # noqa: E402
     write_config,
     write_days,
 )
+from retrain.settings import get_settings
 
+ROOT = Path(__file__).resolve().parent.parent
 # a failure the stack caused rather than the run's own logic
 API_OR_DB = re.compile(
     r"(?i)\b50[0-4]\b|database|asyncpg|psycopg|sqlite|PrefectHTTPStatusError|ServiceError|"

@@ -6,24 +6,18 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 from time import perf_counter
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make `retrain` and `tests` importable
-    sys.path.insert(0, str(ROOT))
-
-from retrain.config import ModelConfig  # noqa: E402
-from retrain.drift_stats import PREDICTION, ReferenceStats, numeric_stats  # noqa: E402
-from retrain.monitoring import ChampionFacts, champion_outputs, monitor_window  # noqa: E402
-from retrain.training import build_pipeline, features, target  # noqa: E402
-from retrain.validation import capture_schema  # noqa: E402
-from tests.helpers import config_dict, day_frame, merge  # noqa: E402
+from retrain.config import ModelConfig
+from retrain.drift_stats import PREDICTION, ReferenceStats, numeric_stats
+from retrain.fixtures import config_dict, day_frame, merge
+from retrain.monitoring import ChampionFacts, champion_outputs, monitor_window
+from retrain.training import build_pipeline, features, target
+from retrain.validation import capture_schema
 
 
 def main() -> None:

@@ -19,16 +19,15 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
+
+from retrain.config_folder import load_model_config
+from retrain.flights import flights_frame
+from retrain.scoring import champion_outputs
+from retrain.threads import available_cores, limited_threads
+from retrain.training import fit_recipe, mask_immature_labels, slices
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from retrain.config_folder import load_model_config  # noqa: E402
-from retrain.flights import flights_frame  # noqa: E402
-from retrain.scoring import champion_outputs  # noqa: E402
-from retrain.threads import available_cores, limited_threads  # noqa: E402
-from retrain.training import fit_recipe, mask_immature_labels, slices  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

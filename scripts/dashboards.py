@@ -36,15 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from browser_check import BROWSERS, CheckError, find_chromium
+
+from retrain.history import HISTORY_TAG, history_experiment_name
+from retrain.settings import Settings, get_settings
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from retrain.history import HISTORY_TAG, history_experiment_name  # noqa: E402
-from retrain.settings import Settings, get_settings  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from browser_check import BROWSERS, CheckError, find_chromium  # noqa: E402
-
 WINDOW = (1400, 1300)
 
 

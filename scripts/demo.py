@@ -36,21 +36,19 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from retrain import data, registry, reporting, timeline
+from retrain.budget import cost_table, format_cost_table
+from retrain.clients import mlflow_client, s3_client
+from retrain.config import ModelConfig
+from retrain.config_folder import load_model_config
+from retrain.deployment_names import Purpose, deployment_path
+from retrain.flights import seed_model
+from retrain.headline import Headline, headline, headline_lines
+from retrain.loop import monitoring_window
+from retrain.run_record import load_record
+from retrain.settings import Settings, get_settings
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from retrain import data, registry, reporting, timeline  # noqa: E402
-from retrain.budget import cost_table, format_cost_table  # noqa: E402
-from retrain.clients import mlflow_client, s3_client  # noqa: E402
-from retrain.config import ModelConfig  # noqa: E402
-from retrain.config_folder import load_model_config  # noqa: E402
-from retrain.deployment_names import Purpose, deployment_path  # noqa: E402
-from retrain.flights import seed_model  # noqa: E402
-from retrain.headline import Headline, headline, headline_lines  # noqa: E402
-from retrain.loop import monitoring_window  # noqa: E402
-from retrain.run_record import load_record  # noqa: E402
-from retrain.settings import Settings, get_settings  # noqa: E402
-
 MODEL = "flights_delay"
 BOOTSTRAP = date(2013, 3, 4)
 FIRST, LAST, STEP_DAYS = date(2013, 3, 11), date(2013, 12, 30), 7

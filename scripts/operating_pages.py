@@ -17,12 +17,11 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from retrain.deployment_names import Purpose, deployment_name
+from retrain.registry_page import HISTORY_HEADING
+from retrain.settings import get_settings
 
-from retrain.deployment_names import Purpose, deployment_name  # noqa: E402
-from retrain.registry_page import HISTORY_HEADING  # noqa: E402
-from retrain.settings import get_settings  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def browser_check() -> Any:

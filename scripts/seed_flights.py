@@ -18,13 +18,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from retrain.clients import s3_client
+from retrain.config import ConfigError, load_config
+from retrain.flights import seed_model
+from retrain.settings import get_settings
 
-from retrain.clients import s3_client  # noqa: E402
-from retrain.config import ConfigError, load_config  # noqa: E402
-from retrain.flights import seed_model  # noqa: E402
-from retrain.settings import get_settings  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

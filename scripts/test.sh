@@ -12,9 +12,9 @@ echo "== mypy"; .venv/bin/mypy
 scripts/install_chromium.sh  # the browser check needs it; make up does not install it
 echo "== pytest (real LocalStack S3, MLflow, Prefect, Prometheus; PostgreSQL behind them)"
 if [ $# -gt 0 ]; then
-    exec .venv/bin/python scripts/stack.py run -- .venv/bin/pytest "$@"
+    exec .venv/bin/python -m stack run -- .venv/bin/pytest "$@"
 fi
-exec .venv/bin/python scripts/stack.py run -- bash -c '
+exec .venv/bin/python -m stack run -- bash -c '
     .venv/bin/pytest -m "not serial" -n "${TEST_WORKERS:-2}" --dist loadfile --durations=25
     parallel=$?
     echo "== pytest: the serial tests, alone"

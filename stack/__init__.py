@@ -2,5 +2,5 @@
 
 One small module per service (`postgres`, `localstack` + `s3_snapshot`, `mlflow_server`,
 `prefect_server`); `process` starts and stops any of them; `cli` puts them in order and is what
-`python scripts/stack.py up | down | status | run | clean` calls.
+`python -m stack up | down | status | run | clean` (`stack/__main__.py`) calls.
 """

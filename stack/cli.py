@@ -1,6 +1,6 @@
 """The stack in start order, and the commands: up, down, status, run, clean.
 
-    python scripts/stack.py up | down | status | clean | run -- CMD...
+    python -m stack up | down | status | clean | run -- CMD...
 
 Pids and logs live in `.stack/` (git-ignored), with the stack's state: the PostgreSQL cluster
 (MLflow registry and runs, Prefect flow runs and deployments) and the S3 snapshot. Ports come

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import drift_benchmark, synthetic
+from benchmarks import drift_benchmark
+from retrain import synthetic
 from retrain.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from benchmarks import synthetic
+from retrain import synthetic
 from retrain.config import ModelConfig, parse_config
 from retrain.drift import run_drift
 from retrain.drift_stats import PREDICTION

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks import synthetic
+from retrain import synthetic
 from retrain.config import DriftThresholds
 from retrain.drift import run_drift
 from retrain.drift_stats import compute_reference_stats
