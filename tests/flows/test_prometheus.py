@@ -19,6 +19,7 @@ import pytest
 
 from flows.monitor import monitor_and_retrain
 from retrain.config import ConfigError, DataSource, load_config
+from retrain.run_record import load_record
 from retrain.settings import Settings, get_settings
 from stack import cli
 from tasks.prometheus import push_run_outcome, push_window_metrics
@@ -209,7 +210,7 @@ def test_an_unreachable_pushgateway_fails_no_run(
 
     @flow(name="push-probe", on_completion=[push_run_outcome], on_failure=[push_run_outcome])
     def probe(model: str) -> bool:
-        return push_window_metrics(settings, config, record)
+        return push_window_metrics(settings, config, load_record(record))
 
     with caplog.at_level(logging.WARNING, logger="retrain.prometheus"):
         state = probe(name, return_state=True)
