@@ -18,7 +18,7 @@ from flows.monitor import monitor_and_retrain
 from retrain.config import load_config
 from retrain.settings import Settings
 from tasks.alerts import send_alerts
-from tests.helpers import smtp_receiver, webhook_receiver, write_config
+from tests.helpers import smtp_receiver, typed_record, webhook_receiver, write_config
 from tests.streams import day, stream_config, write_stream
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -121,7 +121,7 @@ def test_drift_refusal_and_failure_reach_both_channels(
 
     @flow(name="alerts-probe")
     def probe() -> list[str]:
-        return send_alerts(config, record)
+        return send_alerts(config, typed_record(record))
 
     events = ["drift", "retrain", "rejected", "failure"]
     assert probe() == [f"{k}:{e}" for k in ("slack", "email") for e in events]
@@ -146,7 +146,7 @@ def test_a_missing_block_fails_no_run(
 
     @flow(name="alerts-probe")
     def probe() -> list[str]:
-        return send_alerts(config, record)
+        return send_alerts(config, typed_record(record))
 
     with caplog.at_level(logging.WARNING):
         state = probe(return_state=True)

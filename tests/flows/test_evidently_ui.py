@@ -21,6 +21,7 @@ import pytest
 
 from flows.monitor import monitor_and_retrain
 from retrain.config import load_config
+from retrain.run_record import load_record
 from retrain.settings import Settings, get_settings
 from tasks.evidently_ui import add_window_snapshot
 from tests.helpers import write_config
@@ -137,7 +138,7 @@ def test_an_unreachable_ui_fails_no_run(
 
     @flow(name="evidently-probe")
     def probe(model: str) -> str | None:
-        return add_window_snapshot(settings, config, records[-1])
+        return add_window_snapshot(settings, config, load_record(records[-1], "the last record"))
 
     with caplog.at_level(logging.WARNING):
         state = probe(name, return_state=True)

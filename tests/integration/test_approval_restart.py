@@ -18,7 +18,7 @@ from retrain import approval, data, registry
 from retrain.model_io import log_sklearn_model
 from retrain.settings import Settings
 from stack import cli
-from tests.helpers import config_dict, write_config
+from tests.helpers import config_dict, typed_record, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.serial]
 
@@ -49,8 +49,10 @@ def test_a_pending_request_survives_a_restart_and_is_answered(
         "registered_version": v2,
         "promoted": False,
         "approval": {"state": "pending", "version": v2},
+        "status": "completed",
+        "decision": {"action": "retrain", "reasons": ["persistent_drift"], "details": {}},
     }
-    data.put_json(s3, stack.loop_bucket, key, record)
+    data.put_json(s3, stack.loop_bucket, key, typed_record(record).dump())
     uri = data.s3_uri(stack.loop_bucket, key)
     expires = approval.expiry(datetime.now(UTC), 2.0)
     approval.open_request(mlflow, name, v2, str(v1), uri, expires)

@@ -35,6 +35,7 @@ from tests.helpers import (
     object_keys,
     put_parquet,
     scenario,
+    typed_record,
     unique,
     window_days,
     write_days,
@@ -352,7 +353,8 @@ def _cells(row: str) -> list[str]:
 )
 def test_values_from_data_are_escaped_in_markdown(value: str) -> None:
     problem = {"severity": "error", "code": "unseen_categories", "column": value, "message": value}
-    text = markdown(_record([problem], error=f"DataError: {value}"), {"MLflow run": "http://m/"})
+    record = typed_record(_record([problem], error=f"DataError: {value}"))
+    text = markdown(record, {"MLflow run": "http://m/"})
 
     rows = [line for line in text.splitlines() if "unseen" in line]
     assert len(rows) == 1 and len(_cells(rows[0])) == 4, rows  # one row, four cells
