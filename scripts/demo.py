@@ -154,7 +154,7 @@ def bootstrap(settings: Settings, s3: Any, timeout_s: float) -> str:
             f"{MODEL} has a champion the demo did not bootstrap: start over with "
             "`make clean` then `make demo`"
         )
-    print(f"bootstrap: train the first champion on the 56 days before {BOOTSTRAP}")
+    print(f"bootstrap: train the first champion on the data before {BOOTSTRAP}")
     params = {"model": MODEL, "as_of": BOOTSTRAP.isoformat()}
     scheduled = deployment_path(MODEL, Purpose.SCHEDULED)
     run_on_worker(scheduled, params, settings, timeout_s, lambda: None)
