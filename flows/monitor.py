@@ -28,6 +28,8 @@ from retrain.loop import (
     version_tags,
     window_summary,
 )
+from retrain.plan import plan, run_mode, window_steps
+from retrain.policy import Decision
 from retrain.run_record import RunRecord, load_record
 from retrain.settings import Settings, get_settings
 from retrain.threads import limited_threads, thread_limit
@@ -88,8 +90,7 @@ def monitor_and_retrain(
     settings = get_settings()
     config = load_model_config(settings.config_dir, model)
     as_of = as_of or datetime.now(UTC).date()
-    mode = "shadow" if shadow or config.mode is Mode.shadow else "auto"
-    mode = "approval" if mode == "auto" and config.mode is Mode.approval else mode
+    mode = run_mode(config.mode, shadow)
     opened = False
     try:
         check_buckets(settings, config)
@@ -124,27 +125,28 @@ def _monitor(
         validation = validate_data(config, window, champion, as_of)
         record.update(window=window_summary(window, config), validation=validation.to_dict())
         record["labels"] = label_summary(window.frame, config, as_of)
+        steps = window_steps(champion is not None, validation.valid, len(window.frame))
         drift, outputs, drifting = None, None, None
-        if champion is not None and validation.valid and len(window.frame):
+        if steps.score and champion is not None:
             outputs = predict_champion(config, window, champion)
             # drift (its Evidently report on the row sample: mostly Python) runs in a thread
             # beside the estimate (mostly numpy); both read the same outputs
             drifting = measure_drift.submit(settings, config, run, window, champion, outputs)
         estimate = (
             estimate_performance(config, window, champion, as_of, outputs)
-            if validation.valid
+            if steps.estimate
             else None
         )
         if drifting is not None:
             drift, links = drifting.result()
             record["drift"] = drift.to_dict()
         monitoring = None
-        if validation.valid and len(window.frame):
+        if steps.monitor:
             monitoring = compute_monitoring(settings, config, window, champion, drift, outputs)
             record["monitoring"] = monitoring.to_dict()
         metric_now, metric_error = (
             evaluate_champion(config, window, champion, monitoring, outputs)
-            if validation.valid
+            if steps.evaluate
             else (None, None)
         )
         record["champion"] = champion_summary(champion, metric_now, metric_error)
@@ -166,9 +168,9 @@ def _monitor(
         decision = decide_action(inputs, config.thresholds)
         record["decision"] = decision.to_dict()
         del window, outputs  # a retrain reads its own (longer) window: free this one first
-        if decision.retrain:
+        if plan(decision, None, Mode(mode), None, config.training.refit).retrain:
             emit_events([retrain_started(load_record(record, "the run's record"))])
-            _retrain(settings, config, run, champion, ", ".join(decision.reasons), record)
+            _retrain(settings, config, run, champion, decision, record)
         record["status"] = "completed"
         record["attention"] = attention_problem(load_record(record, "the run's record"), config)
     except Exception as exc:
@@ -194,11 +196,12 @@ def _retrain(
     config: ModelConfig,
     run: RunInfo,
     champion: ChampionState | None,
-    why: str,
+    decision: Decision,
     record: dict[str, Any],
 ) -> None:
-    """Tournament, gate, then either reinstate a past version or refit, register and promote."""
-    as_of = run.as_of
+    """Tournament, gate, then what the plan says: reinstate a past version, or refit, register,
+    promote or ask a person."""
+    as_of, why = run.as_of, ", ".join(decision.reasons)
     training = load_window(settings, config, training_window(config, as_of), as_of)
     archived = find_archived(settings, config, champion)
     contest = hold_tournament(config, training, as_of, champion, archived)
@@ -206,17 +209,17 @@ def _retrain(
     record.update(training=training_summary(training, contest, config, as_of))
     record["training"]["labels"] = label_summary(training.frame, config, as_of)
     record["gate"] = verdict.to_dict()
-    promote = verdict.promote and run.mode == "auto"
+    then = plan(decision, verdict, Mode(run.mode), contest.archived_version, config.training.refit)
     expected = champion.champion.version if champion else None
-    if contest.archived_version is not None:
-        if promote:
-            version = contest.archived_version
-            promote_challenger(settings, config, version, expected, f"reinstated ({why})", as_of)
-            record.update(reinstated_version=version, promoted=True, promoted_version=version)
+    if then.reinstate is not None:
+        version = then.reinstate
+        promote_challenger(settings, config, version, expected, f"reinstated ({why})", as_of)
+        record.update(reinstated_version=version, promoted=True, promoted_version=version)
+    if not then.register:
         return
     assert contest.gate_fit is not None
     served = contest.gate_fit
-    if verdict.promote and config.training.refit:
+    if then.refit:
         served = refit_winner(config, training, contest, as_of)
         seconds = record["training"]["seconds"] + served.seconds
         record["training"].update(refit=True, served_fit=served.to_dict(), seconds=seconds)
@@ -231,10 +234,10 @@ def _retrain(
         run_tags(record),
     )
     record["registered_version"] = version
-    if promote:
+    if then.promote:
         promote_challenger(settings, config, version, expected, why, as_of)
         record.update(promoted=True, promoted_version=version)
-    elif verdict.promote and run.mode == "approval":  # a person promotes (flows/approval.py)
+    elif then.request_approval:  # a person promotes (flows/approval.py)
         record["approval"] = {
             "state": "requested",
             "version": version,

@@ -11,11 +11,12 @@ from prefect.cache_policies import NO_CACHE
 from retrain import registry, timeline
 from retrain.budget import timed
 from retrain.clients import mlflow_client
-from retrain.config import ModelConfig
+from retrain.config import Mode, ModelConfig
 from retrain.data import Window
 from retrain.errors import service_call
 from retrain.loop import ChampionState
 from retrain.model_io import load_sklearn_model
+from retrain.plan import ChampionChoice, champion_choice
 from retrain.settings import Settings
 from retrain.version_cache import version_cache
 from tasks.data import RETRY_IO, retry_unless_bad_data
@@ -168,11 +169,18 @@ def champion_for_window(
     its training data reaches into the window; then, in shadow mode, the one the loop had for
     the window; in auto mode a refusal for a past window, the current one for a rerun of the
     window it was trained for."""
-    if current is None or not timeline.trained_on_window(current.champion, window):
+    if current is None:
+        return None
+    choice = champion_choice(
+        Mode(mode),
+        timeline.trained_on_window(current.champion, window),
+        timeline.trained_after_window(current.champion, window),
+    )
+    if choice is ChampionChoice.current:
         return current
-    if mode != "shadow":
-        if timeline.trained_after_window(current.champion, window):
-            raise timeline.LaterChampionError(timeline.refusal(current.champion, window))
+    if choice is ChampionChoice.refuse:
+        raise timeline.LaterChampionError(timeline.refusal(current.champion, window))
+    if choice is ChampionChoice.rerun:
         get_run_logger().warning(
             "rerun of the window %s..%s that champion v%s was trained for: it stays champion, "
             "and its score here is on rows it trained on",
