@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -338,6 +339,7 @@ def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import evidently  # noqa: F401
     import pandas as pd
 
+    from retrain.cycle import CycleSteps, check_window
     from retrain.data import WindowBatches
     from retrain.drift import run_drift
     from retrain.drift_stats import PREDICTION, ReferenceStats
@@ -363,8 +365,20 @@ def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         frame, outputs = window.frame, window.outputs
         assert outputs is not None, window.predict_error
     read_peak = _peak_rss_gb()
-    with clock.time("validate"):
-        validation = validate_window(
+    own: dict[str, float] = {}
+
+    def timed(name: str, step: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return step(*args)
+            finally:
+                own[name] = time.perf_counter() - began
+
+        return run
+
+    def validate() -> Any:
+        return validate_window(
             frame,
             cols,
             config.thresholds,
@@ -375,10 +389,9 @@ def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             features=window.features,
         )
 
-    def drift() -> tuple[Any, float]:
-        began = time.perf_counter()
+    def drift(outs: Any) -> tuple[Any, dict[str, str]]:
         current = {
-            PREDICTION: pd.Series(outputs.for_metric(config.metric), index=frame.index),
+            PREDICTION: pd.Series(outs.for_metric(config.metric), index=frame.index),
             cols.label: frame[cols.label],
         }
         found, _ = run_drift(
@@ -395,21 +408,36 @@ def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             summary=window.features,
             sample=window.sample,
         )
-        return found, time.perf_counter() - began
+        return found, {}
 
-    own: dict[str, float] = {}
-    # as the flow does: drift in a thread beside the estimate
-    with clock.time("drift | estimate"), ThreadPoolExecutor(max_workers=1) as pool:
-        drifting = pool.submit(drift)
-        began = time.perf_counter()
-        estimate = window_estimate(model, frame, config, as_of, outputs)
-        own["estimate"] = time.perf_counter() - began
-        summary, own["drift"] = drifting.result()
-    with clock.time("monitoring"):
-        facts = ChampionFacts(outputs, schema, reference, stats)
-        monitor_window(frame, config, where.current.days(), facts, summary, window.features)
-    with clock.time("evaluate"):
-        score_outputs(outputs, frame, config, matured_mask(frame, config))
+    facts = ChampionFacts(outputs, schema, reference, stats)
+    # the flow's own sequence (retrain/cycle.py), with the plain functions its tasks wrap
+    with clock.time("cycle"), ThreadPoolExecutor(max_workers=1) as pool:
+        timed_drift = timed("drift", drift)
+        steps = CycleSteps(
+            validate=timed("validate", validate),
+            predict=lambda: outputs,
+            drift=lambda outs: pool.submit(timed_drift, outs),
+            estimate=timed(
+                "estimate", lambda outs: window_estimate(model, frame, config, as_of, outs)
+            ),
+            monitor=timed(
+                "monitoring",
+                lambda found, outs: monitor_window(
+                    frame, config, where.current.days(), facts, found, window.features
+                ),
+            ),
+            evaluate=timed(
+                "evaluate",
+                lambda _, outs: (
+                    score_outputs(outs, frame, config, matured_mask(frame, config)),
+                    None,
+                ),
+            ),
+        )
+        check = check_window(steps, has_champion=True, rows=len(frame))
+    validation, summary, estimate = check.validation, check.drift, check.estimate
+    assert summary is not None, "the cycle measured no drift"
     return {
         "phases": clock.phases,
         "peaks": clock.peaks,

@@ -9,6 +9,7 @@ from retrain.attention import NeedsAttentionError, attention_problem
 from retrain.budget import current_seconds, run_budget
 from retrain.config import Mode, ModelConfig
 from retrain.config_folder import load_model_config
+from retrain.cycle import CycleSteps, check_window
 from retrain.estimate import earlier_estimate, estimate_days, history_metrics
 from retrain.events import record_events, retrain_started, run_failed
 from retrain.label_coverage import label_metrics, label_summary
@@ -28,11 +29,12 @@ from retrain.loop import (
     version_tags,
     window_summary,
 )
-from retrain.plan import plan, run_mode, window_steps
+from retrain.plan import plan, run_mode
 from retrain.policy import Decision
 from retrain.run_record import RunRecord, load_record
 from retrain.settings import Settings, get_settings
 from retrain.threads import limited_threads, thread_limit
+from retrain.window_scan import ScannedWindow
 from tasks.alerts import send_alerts
 from tasks.approval import request_approval
 from tasks.data import (
@@ -122,34 +124,13 @@ def _monitor(
         days = monitoring_window(config, as_of)
         champion = champion_for_window(settings, config, champion, days, mode)
         window = scan_window(settings, config, days, as_of, champion)
-        validation = validate_data(config, window, champion, as_of)
-        record.update(window=window_summary(window, config), validation=validation.to_dict())
+        record.update(window=window_summary(window, config))
         record["labels"] = label_summary(window.frame, config, as_of)
-        steps = window_steps(champion is not None, validation.valid, len(window.frame))
-        drift, outputs, drifting = None, None, None
-        if steps.score and champion is not None:
-            outputs = predict_champion(config, window, champion)
-            # drift (its Evidently report on the row sample: mostly Python) runs in a thread
-            # beside the estimate (mostly numpy); both read the same outputs
-            drifting = measure_drift.submit(settings, config, run, window, champion, outputs)
-        estimate = (
-            estimate_performance(config, window, champion, as_of, outputs)
-            if steps.estimate
-            else None
-        )
-        if drifting is not None:
-            drift, links = drifting.result()
-            record["drift"] = drift.to_dict()
-        monitoring = None
-        if steps.monitor:
-            monitoring = compute_monitoring(settings, config, window, champion, drift, outputs)
-            record["monitoring"] = monitoring.to_dict()
-        metric_now, metric_error = (
-            evaluate_champion(config, window, champion, monitoring, outputs)
-            if steps.evaluate
-            else (None, None)
-        )
-        record["champion"] = champion_summary(champion, metric_now, metric_error)
+        steps = _steps(settings, config, run, window, champion, record)
+        check = check_window(steps, champion is not None, len(window.frame))
+        validation, drift, links = check.validation, check.drift, check.links
+        monitoring, estimate, outputs = check.monitoring, check.estimate, check.outputs
+        record["champion"] = champion_summary(champion, check.metric_now, check.metric_error)
         if estimate is not None:
             record["estimated_performance"] = estimate
         if monitoring is not None:
@@ -162,12 +143,12 @@ def _monitor(
             )
         seen = bool(window.files) or prefix_seen(settings, config)
         inputs = policy_inputs(
-            config, run, window, validation, drift, champion, metric_now, estimate, history,
+            config, run, window, validation, drift, champion, check.metric_now, estimate, history,
             force_retrain, seen,
         )  # fmt: skip
         decision = decide_action(inputs, config.thresholds)
         record["decision"] = decision.to_dict()
-        del window, outputs  # a retrain reads its own (longer) window: free this one first
+        del window, outputs, check, steps  # a retrain reads its own (longer) window: free this
         if plan(decision, None, Mode(mode), None, config.training.refit).retrain:
             emit_events([retrain_started(load_record(record, "the run's record"))])
             _retrain(settings, config, run, champion, decision, record)
@@ -189,6 +170,39 @@ def _monitor(
     if record.get("attention"):
         raise NeedsAttentionError(record["attention"])
     return record
+
+
+def _steps(
+    settings: Settings,
+    config: ModelConfig,
+    run: RunInfo,
+    window: ScannedWindow,
+    champion: ChampionState | None,
+    record: dict[str, Any],
+) -> CycleSteps:
+    """The window's cycle (retrain/cycle.py) with this run's tasks as its steps."""
+    as_of = run.as_of
+
+    def scored() -> ChampionState:
+        assert champion is not None, "only a champion scores the window (retrain/plan.py)"
+        return champion
+
+    def keep(name: str, section: Any) -> None:
+        record[name] = section.to_dict()
+
+    return CycleSteps(
+        validate=lambda: validate_data(config, window, champion, as_of),
+        predict=lambda: predict_champion(config, window, scored()),
+        drift=lambda out: measure_drift.submit(settings, config, run, window, scored(), out),
+        estimate=lambda out: estimate_performance(config, window, champion, as_of, out),
+        monitor=lambda drift, out: compute_monitoring(
+            settings, config, window, champion, drift, out
+        ),
+        evaluate=lambda monitoring, out: evaluate_champion(
+            config, window, champion, monitoring, out
+        ),
+        keep=keep,
+    )
 
 
 def _retrain(
