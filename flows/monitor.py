@@ -5,67 +5,42 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from retrain.attention import NeedsAttentionError, attention_problem
+from flows.steps import (
+    close_run,
+    cycle_steps,
+    earlier_estimate_check,
+    keep_window,
+    raise_unless_done,
+    retrain_and_promote,
+)
+from retrain.attention import attention_problem
 from retrain.budget import current_seconds, run_budget
 from retrain.config import Mode, ModelConfig
 from retrain.config_folder import load_model_config
-from retrain.cycle import CycleSteps, check_window
-from retrain.estimate import earlier_estimate, estimate_days, history_metrics
-from retrain.events import record_events, retrain_started, run_failed
-from retrain.label_coverage import label_metrics, label_summary
+from retrain.cycle import check_window
+from retrain.events import retrain_started, run_failed
+from retrain.label_coverage import label_summary
 from retrain.loop import (
-    ChampionState,
-    InvalidDataError,
     RunInfo,
-    champion_summary,
     monitoring_window,
     new_record,
     policy_inputs,
-    run_tags,
-    training_summary,
-    training_window,
     unrecorded_failure,
-    version_description,
-    version_tags,
     window_summary,
 )
 from retrain.plan import plan, run_mode
-from retrain.policy import Decision
-from retrain.run_record import RunRecord, load_record
+from retrain.run_record import load_record
 from retrain.settings import Settings, get_settings
 from retrain.threads import limited_threads, thread_limit
-from retrain.window_scan import ScannedWindow
 from tasks.alerts import send_alerts
-from tasks.approval import request_approval
-from tasks.data import (
-    check_buckets,
-    check_label_feed,
-    load_history,
-    load_window,
-    prefix_seen,
-    scan_window,
-)
-from tasks.drift import measure_drift
-from tasks.evaluation import check_estimate, estimate_performance, evaluate_champion
+from tasks.data import check_buckets, check_label_feed, load_history, prefix_seen, scan_window
 from tasks.events import emit_events
-from tasks.evidently_ui import add_window_snapshot
-from tasks.gate import gate_challenger
 from tasks.locks import model_lock
-from tasks.monitoring import compute_monitoring, log_monitoring_history
 from tasks.notification import notify
 from tasks.policy import decide_action
-from tasks.prometheus import push_run_outcome, push_window_metrics
-from tasks.registry import (
-    champion_for_window,
-    find_archived,
-    find_champion,
-    promote_challenger,
-    register_challenger,
-)
-from tasks.reporting import publish_summary, record_decision, start_run
-from tasks.scoring import predict_champion
-from tasks.training import hold_tournament, log_challenger, refit_winner
-from tasks.validation import validate_data
+from tasks.prometheus import push_run_outcome
+from tasks.registry import champion_for_window, find_champion
+from tasks.reporting import start_run
 
 
 @flow(
@@ -126,173 +101,36 @@ def _monitor(
         window = scan_window(settings, config, days, as_of, champion)
         record.update(window=window_summary(window, config))
         record["labels"] = label_summary(window.frame, config, as_of)
-        steps = _steps(settings, config, run, window, champion, record)
+        steps = cycle_steps(settings, config, run, window, champion, record)
         check = check_window(steps, champion is not None, len(window.frame))
-        validation, drift, links = check.validation, check.drift, check.links
-        monitoring, estimate, outputs = check.monitoring, check.estimate, check.outputs
-        record["champion"] = champion_summary(champion, check.metric_now, check.metric_error)
-        if estimate is not None:
-            record["estimated_performance"] = estimate
-        if monitoring is not None:
-            extra = {**history_metrics(estimate), **label_metrics(record["labels"])}
-            log_monitoring_history(settings, run, monitoring, extra)
+        validation, estimate, links = check.validation, check.estimate, check.links
+        keep_window(settings, run, record, champion, check)
         history = load_history(settings, config, mode, as_of)
         if champion is not None and estimate is not None:
-            estimate["earlier"] = _check_earlier_estimate(
-                settings, config, champion, history, as_of
-            )
+            estimate["earlier"] = earlier_estimate_check(settings, config, champion, history, as_of)
         seen = bool(window.files) or prefix_seen(settings, config)
         inputs = policy_inputs(
-            config, run, window, validation, drift, champion, check.metric_now, estimate, history,
-            force_retrain, seen,
+            config, run, window, validation, check.drift, champion, check.metric_now, estimate,
+            history, force_retrain, seen,
         )  # fmt: skip
         decision = decide_action(inputs, config.thresholds)
         record["decision"] = decision.to_dict()
-        del window, outputs, check, steps  # a retrain reads its own (longer) window: free this
+        del window, check, steps  # a retrain reads its own (longer) window: free this
         if plan(decision, None, Mode(mode), None, config.training.refit).retrain:
             emit_events([retrain_started(load_record(record, "the run's record"))])
-            _retrain(settings, config, run, champion, decision, record)
+            retrain_and_promote(settings, config, run, champion, decision, record)
         record["status"] = "completed"
         record["attention"] = attention_problem(load_record(record, "the run's record"), config)
     except Exception as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         try:
-            _close(settings, config, run, record, links)
+            close_run(settings, config, run, record, links)
         except Exception as close_error:  # the run's own error is the one to raise
             get_run_logger().error("recording the failed run failed too: %s", close_error)
         raise
-    record = _close(settings, config, run, record, links)
-    if not validation.valid:
-        raise InvalidDataError(
-            f"window ending {as_of} of {config.name} is invalid, nothing trained: "
-            + "; ".join(validation.reasons())
-        )
-    if record.get("attention"):
-        raise NeedsAttentionError(record["attention"])
+    record = close_run(settings, config, run, record, links)
+    raise_unless_done(config, run, validation, record)
     return record
-
-
-def _steps(
-    settings: Settings,
-    config: ModelConfig,
-    run: RunInfo,
-    window: ScannedWindow,
-    champion: ChampionState | None,
-    record: dict[str, Any],
-) -> CycleSteps:
-    """The window's cycle (retrain/cycle.py) with this run's tasks as its steps."""
-    as_of = run.as_of
-
-    def scored() -> ChampionState:
-        assert champion is not None, "only a champion scores the window (retrain/plan.py)"
-        return champion
-
-    def keep(name: str, section: Any) -> None:
-        record[name] = section.to_dict()
-
-    return CycleSteps(
-        validate=lambda: validate_data(config, window, champion, as_of),
-        predict=lambda: predict_champion(config, window, scored()),
-        drift=lambda out: measure_drift.submit(settings, config, run, window, scored(), out),
-        estimate=lambda out: estimate_performance(config, window, champion, as_of, out),
-        monitor=lambda drift, out: compute_monitoring(
-            settings, config, window, champion, drift, out
-        ),
-        evaluate=lambda monitoring, out: evaluate_champion(
-            config, window, champion, monitoring, out
-        ),
-        keep=keep,
-    )
-
-
-def _retrain(
-    settings: Settings,
-    config: ModelConfig,
-    run: RunInfo,
-    champion: ChampionState | None,
-    decision: Decision,
-    record: dict[str, Any],
-) -> None:
-    """Tournament, gate, then what the plan says: reinstate a past version, or refit, register,
-    promote or ask a person."""
-    as_of, why = run.as_of, ", ".join(decision.reasons)
-    training = load_window(settings, config, training_window(config, as_of), as_of)
-    archived = find_archived(settings, config, champion)
-    contest = hold_tournament(config, training, as_of, champion, archived)
-    verdict = gate_challenger(config, contest, champion)
-    record.update(training=training_summary(training, contest, config, as_of))
-    record["training"]["labels"] = label_summary(training.frame, config, as_of)
-    record["gate"] = verdict.to_dict()
-    then = plan(decision, verdict, Mode(run.mode), contest.archived_version, config.training.refit)
-    expected = champion.champion.version if champion else None
-    if then.reinstate is not None:
-        version = then.reinstate
-        promote_challenger(settings, config, version, expected, f"reinstated ({why})", as_of)
-        record.update(reinstated_version=version, promoted=True, promoted_version=version)
-    if not then.register:
-        return
-    assert contest.gate_fit is not None
-    served = contest.gate_fit
-    if then.refit:
-        served = refit_winner(config, training, contest, as_of)
-        seconds = record["training"]["seconds"] + served.seconds
-        record["training"].update(refit=True, served_fit=served.to_dict(), seconds=seconds)
-    source = log_challenger(settings, config, run, served, verdict.challenger_score)
-    version = register_challenger(
-        settings,
-        config,
-        source,
-        run.mlflow_run_id,
-        version_tags(record),
-        version_description(record),
-        run_tags(record),
-    )
-    record["registered_version"] = version
-    if then.promote:
-        promote_challenger(settings, config, version, expected, why, as_of)
-        record.update(promoted=True, promoted_version=version)
-    elif then.request_approval:  # a person promotes (flows/approval.py)
-        record["approval"] = {
-            "state": "requested",
-            "version": version,
-            "champion_version": expected,
-        }
-
-
-def _check_earlier_estimate(
-    settings: Settings,
-    config: ModelConfig,
-    champion: ChampionState,
-    history: list[RunRecord],
-    as_of: date,
-) -> dict[str, Any] | None:
-    """The newest earlier estimate of this champion whose labels have matured, lined up with
-    the metric those days realised (their rows read again: a weekly window no longer holds them)."""
-    delay = config.windows.label_delay_days
-    earlier = earlier_estimate(history, champion.champion.version, as_of, delay)
-    if earlier is None:
-        return None
-    days = scan_window(settings, config, estimate_days(earlier), as_of, champion)
-    return check_estimate(config, days, champion, earlier)
-
-
-def _close(
-    settings: Settings,
-    config: ModelConfig,
-    run: RunInfo,
-    record: dict[str, Any],
-    links: dict[str, str],
-) -> dict[str, Any]:
-    if (record.get("approval") or {}).get("state") == "requested":
-        record["approval"] = request_approval(settings, config, run, record, links)
-    typed = record_decision(settings, run, record)
-    emit_events(record_events(typed))
-    push_window_metrics(settings, config, typed)
-    add_window_snapshot(settings, config, typed)
-    publish_summary(settings, run, typed, links)
-    notify(settings, typed)
-    send_alerts(config, typed)
-    return typed.dump()  # the flow returns the JSON as stored
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import pytest
 from prefect import Task
 
 import flows.monitor
+import flows.steps
 from retrain.config import ConfigError, load_config
 from retrain.config_folder import config_paths, load_model_config
 from tests.helpers import config_dict, merge, write_config
@@ -184,9 +185,10 @@ def test_flow_stops_at_the_config_before_any_task_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raw: dict[str, Any] | str
 ) -> None:
     calls: list[str] = []
-    for attr, value in vars(flows.monitor).items():
-        if isinstance(value, Task):
-            monkeypatch.setattr(flows.monitor, attr, _Untouchable(attr, calls))
+    for module in (flows.monitor, flows.steps):
+        for attr, value in vars(module).items():
+            if isinstance(value, Task):
+                monkeypatch.setattr(module, attr, _Untouchable(attr, calls))
     path = _write(tmp_path, raw)
     monkeypatch.setenv("RETRAIN_CONFIG_DIR", str(path.parent))
 
