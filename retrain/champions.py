@@ -1,6 +1,7 @@
-"""Loading registered versions for a run: a version's state (model, reference sample, schema,
-reference statistics) and the archived champions' models, each read from MLflow once per
-version in this process (retrain/version_cache.py). Models load without pickle (model_io)."""
+"""The champions a run uses: which one scores a window, a version's state (model, reference
+sample, schema, reference statistics) and the archived champions' models, each read from
+MLflow once per version in this process (retrain/version_cache.py). Models load without
+pickle (model_io)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Any
 
 from mlflow import MlflowClient
 
-from retrain import registry
+from retrain import registry, timeline
+from retrain.config import Mode
+from retrain.data import Window
 from retrain.loop import ChampionState
 from retrain.model_io import load_sklearn_model
+from retrain.plan import ChampionChoice, champion_choice
 from retrain.registry import Champion
 from retrain.version_cache import version_cache
 
@@ -41,3 +45,18 @@ def archived_models(client: MlflowClient, name: str, current: str, n: int) -> di
         )
         for v in versions
     }
+
+
+def choice_for_window(current: Champion, window: Window, mode: Mode) -> ChampionChoice:
+    """Whether today's champion scores `window` (retrain/plan.py), from its training dates."""
+    return champion_choice(
+        mode,
+        timeline.trained_on_window(current, window),
+        timeline.trained_after_window(current, window),
+    )
+
+
+def champion_then(client: MlflowClient, name: str, window: Window) -> ChampionState | None:
+    """The champion the loop had for `window` (trained before it), loaded; None if none was."""
+    then = timeline.champion_at(client, name, window)
+    return None if then is None else load_state(client, then)

@@ -8,15 +8,14 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from retrain import registry, registry_page, timeline
+from retrain import champions, registry, registry_page, timeline
 from retrain.budget import timed
-from retrain.champions import archived_models, load_state
 from retrain.clients import mlflow_client
 from retrain.config import Mode, ModelConfig
 from retrain.data import Window
 from retrain.errors import service_call
 from retrain.loop import ChampionState
-from retrain.plan import ChampionChoice, champion_choice
+from retrain.plan import ChampionChoice
 from retrain.settings import Settings
 from tasks.data import RETRY_IO, retry_unless_bad_data
 
@@ -33,7 +32,7 @@ def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | No
             return None
         if registry.repair_history(client, champion):
             get_run_logger().warning("champion v%s was missing from its history", champion.version)
-        state = load_state(client, champion)
+        state = champions.load_state(client, champion)
     get_run_logger().info("champion of %s is v%s", config.name, champion.version)
     return state
 
@@ -48,7 +47,7 @@ def find_archived(
         return {}
     client = mlflow_client(settings)
     with service_call("MLflow", "read archived versions of", config.name):
-        models = archived_models(
+        models = champions.archived_models(
             client, config.name, champion.champion.version, config.training.archived_versions
         )
     get_run_logger().info("archived candidates of %s: %s", config.name, list(models) or "none")
@@ -135,11 +134,7 @@ def champion_for_window(
     window it was trained for."""
     if current is None:
         return None
-    choice = champion_choice(
-        Mode(mode),
-        timeline.trained_on_window(current.champion, window),
-        timeline.trained_after_window(current.champion, window),
-    )
+    choice = champions.choice_for_window(current.champion, window, Mode(mode))
     if choice is ChampionChoice.current:
         return current
     if choice is ChampionChoice.refuse:
@@ -153,24 +148,22 @@ def champion_for_window(
             current.champion.version,
         )
         return current
-    as_of = window.end
     client = mlflow_client(settings)
     with service_call("MLflow", "read the champion history of", config.name):
-        then = timeline.champion_at(client, config.name, window)
-        if then is None:
-            get_run_logger().info(
-                "%s had no champion trained before the window %s..%s",
-                config.name,
-                window.start,
-                window.end,
-            )
-            return None
-        state = load_state(client, then)
+        then = champions.champion_then(client, config.name, window)
+    if then is None:
+        get_run_logger().info(
+            "%s had no champion trained before the window %s..%s",
+            config.name,
+            window.start,
+            window.end,
+        )
+        return None
     get_run_logger().info(
         "window ending %s: champion then was v%s (trained for %s), not today's v%s",
-        as_of,
-        then.version,
-        then.trained_as_of,
+        window.end,
+        then.champion.version,
+        then.champion.trained_as_of,
         current.champion.version,
     )
-    return state
+    return then

@@ -3,6 +3,7 @@ against hand-written fakes of the MLflow client (no stack)."""
 
 from __future__ import annotations
 
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,7 +13,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 
 from retrain import champions, registry
-from retrain.config import parse_config
+from retrain.config import Mode, parse_config
+from retrain.data import Window
+from retrain.plan import ChampionChoice
 from retrain.registry import Champion, VersionSpec, register_once
 from retrain.registry_page import model_description
 from retrain.version_cache import version_cache
@@ -141,3 +144,23 @@ def test_the_model_description_says_what_it_predicts_and_from_which_config() -> 
     assert text.startswith("classification model predicting delayed\n\n")
     assert "2 numeric and 1 categorical features of s3://bkt/p/" in text
     assert f"(hash {config.config_hash()})" in text
+
+
+WEEK = Window(date(2013, 6, 24), date(2013, 7, 1))
+
+
+@pytest.mark.parametrize(
+    ("trained", "mode", "expected"),
+    [
+        (date(2013, 6, 24), Mode.auto, ChampionChoice.current),  # trained before the window
+        (date(2013, 7, 1), Mode.auto, ChampionChoice.rerun),  # trained for this window
+        (date(2013, 7, 8), Mode.auto, ChampionChoice.refuse),  # a later window's champion
+        (date(2013, 7, 8), Mode.shadow, ChampionChoice.then),
+        (date(2013, 6, 30), Mode.shadow, ChampionChoice.then),
+    ],
+)
+def test_the_champion_for_a_window_follows_its_training_date(
+    trained: date, mode: Mode, expected: ChampionChoice
+) -> None:
+    champion = Champion("m", "3", "run", {"as_of": trained.isoformat()})
+    assert champions.choice_for_window(champion, WEEK, mode) is expected
