@@ -6,10 +6,12 @@ from __future__ import annotations
 import html
 import socket
 import threading
+from collections.abc import Callable
 from email.message import EmailMessage
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from retrain.notify import message
+from retrain.config import Alerts
+from retrain.notify import events_for, message
 from retrain.run_record import RunRecord
 
 if TYPE_CHECKING:  # prefect-slack and prefect-email are loaded only when a model uses them
@@ -78,3 +80,40 @@ def send_email(
                 socket.setdefaulttimeout(before)
     except Exception as exc:  # SMTPException, OSError, TimeoutError
         raise AlertError(f"SMTP server refused or unreachable: {exc!r}") from exc
+
+
+def send_all(
+    alerts: Alerts, model: str, record: RunRecord, load: Callable[[str, str], Any]
+) -> tuple[list[str], list[str]]:
+    """Each of the record's events to each block the model's alerts name, the block of a kind
+    (`slack` or `email`) loaded by `load(kind, name)`; returns what was sent (`slack:<event>`)
+    and what failed, and why: a block that cannot be loaded or a channel that refuses is
+    reported, never raised."""
+    events = events_for(record)
+
+    def to_email(creds: Any, event: str) -> None:
+        sender = alerts.email_from or creds.username or "retrain-loop@localhost"
+        send_email(creds, email_message(event, record, sender, alerts.email_to))
+
+    channels: list[tuple[str, str | None, Callable[[Any, str], None]]] = [
+        ("slack", alerts.slack_webhook_block, lambda block, e: send_slack(block, e, record)),
+        ("email", alerts.email_credentials_block, to_email),
+    ]
+    sent: list[str] = []
+    failed: list[str] = []
+    for kind, name, send in channels:
+        if not name or not events:
+            continue
+        try:
+            block = load(kind, name)
+        except Exception as exc:  # no block of that name, the server unreachable
+            failed.append(f"{kind} alerts of {model} not sent: block {name!r}: {exc}")
+            continue
+        for event in events:
+            try:
+                send(block, event)
+            except Exception as exc:  # AlertError, and whatever a block's client raises
+                failed.append(f"{kind} alert {event} of {model} failed: {exc}")
+                continue
+            sent.append(f"{kind}:{event}")
+    return sent, failed

@@ -13,10 +13,11 @@ from typing import Any
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from retrain import registry
+from retrain import data, registry
 from retrain.deployment_names import Purpose, deployment_name
 from retrain.registry import get_champion, now_iso, tag_value
 from retrain.reporting import md
+from retrain.run_record import RunRecord, load_record
 
 CHALLENGER = "challenger"
 STATE_TAG = "approval"
@@ -61,6 +62,47 @@ class Request:
 
 def expiry(now: datetime, hours: float) -> str:
     return (now + timedelta(hours=hours)).isoformat(timespec="seconds")
+
+
+def pending_state(
+    model: str,
+    version: str,
+    champion: str | None,
+    expires_at: str,
+    form_url: str | None,
+    mlflow_ui: str,
+    superseded: list[str],
+) -> dict[str, Any]:
+    """The decision record's `approval` part of a request just opened (`request_url` is filled
+    in once its Prefect artifact exists)."""
+    return {
+        "state": PENDING,
+        "version": version,
+        "champion_version": champion,
+        "expires_at": expires_at,
+        "form_url": form_url,
+        "request_url": None,
+        "version_url": f"{mlflow_ui.rstrip('/')}/#/models/{model}/versions/{version}",
+        "superseded": superseded,
+    }
+
+
+def record_answer(s3: Any, client: Any, record_uri: str, answer: dict[str, str]) -> RunRecord:
+    """Write a request's end into the decision record that opened it (S3, and the MLflow run's
+    decision.json and `approval` tag): who, when, why; promoted when approved."""
+    bucket, key = record_uri.removeprefix("s3://").split("/", 1)
+    record: dict[str, Any] = data.get_json(s3, bucket, key) or {}
+    if not record:
+        raise ApprovalError(f"decision record {record_uri} not found")
+    record["approval"] = {**(record.get("approval") or {}), **answer}
+    if answer["state"] == APPROVED:
+        record.update(promoted=True, promoted_version=answer["version"])
+    typed = load_record(record, record_uri)  # checked before it is written back
+    data.put_json(s3, bucket, key, record)
+    if record.get("mlflow_run_id"):
+        client.log_dict(record["mlflow_run_id"], record, "decision.json")
+        client.set_tag(record["mlflow_run_id"], "approval", answer["state"])
+    return typed
 
 
 def pending(client: MlflowClient, name: str) -> Request | None:

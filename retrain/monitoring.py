@@ -19,7 +19,7 @@ from retrain.drift import DriftSummary
 from retrain.drift_stats import PREDICTION, SCORE, ReferenceStats
 from retrain.outputs import Predictions, prediction_summary, served_summary, training_range
 from retrain.quality import Quality, classification_quality, regression_quality
-from retrain.scoring import ChampionOutputs, champion_outputs
+from retrain.scoring import ChampionOutputs, champion_outputs, score_outputs
 from retrain.traffic import (
     Inputs,
     Traffic,
@@ -245,3 +245,24 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, np.generic):
         return _json_safe(value.item())
     return value
+
+
+def matured_metric(
+    config: ModelConfig,
+    frame: pd.DataFrame,
+    known: np.ndarray,
+    quality: Quality | None,
+    outputs: ChampionOutputs | None,
+    predict_error: str | None,
+) -> float:
+    """The champion's metric on the `known` (matured) rows of the window: the monitoring
+    quality's when it has it (the same rows and formula), else scored from the champion's
+    outputs (no second predict). Raises ValueError saying why it cannot be computed."""
+    if quality is not None and config.metric in quality.metrics:
+        value = quality.metrics[config.metric]
+        if value is None:
+            raise ValueError(quality.undefined.get(config.metric, "undefined"))
+        return value
+    if outputs is None:
+        raise ValueError(predict_error or "the champion did not score the window")
+    return score_outputs(outputs, frame, config, known)

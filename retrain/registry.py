@@ -179,6 +179,34 @@ def drop_retry_duplicates(
     return keep
 
 
+@dataclass(frozen=True)
+class VersionSpec:
+    """A version to register: its model source, MLflow run, tags set at creation (the rerun
+    keys among them), description, and the details that go on its run instead (`run_tags`)."""
+
+    source: str
+    run_id: str
+    tags: dict[str, Any]
+    description: str
+    run_tags: dict[str, Any]
+
+
+def register_once(
+    client: MlflowClient, name: str, model_description: str, spec: VersionSpec
+) -> tuple[ModelVersion, bool]:
+    """Register `spec` as a new version of `name` (created, with `model_description`, on first
+    use), or reuse the version a run registered before for the same window, mode and config
+    (a rerun after a crash); returns (the version, whether it was reused)."""
+    ensure_registered_model(client, name, model_description)
+    if spec.run_tags:
+        set_run_tags(client, spec.run_id, spec.run_tags)
+    earlier = find_registered_version(client, name, spec.tags)
+    if earlier is not None:
+        return earlier, True
+    version = register_version(client, name, spec.source, spec.run_id, spec.tags, spec.description)
+    return drop_retry_duplicates(client, name, spec.tags, spec.run_id) or version, False
+
+
 def _quoted(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 

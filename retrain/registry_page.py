@@ -17,6 +17,7 @@ import json
 from datetime import date
 from typing import Any
 
+from retrain.config import ModelConfig
 from retrain.reporting import md
 
 HISTORY_TAG = "champion_history"
@@ -158,3 +159,16 @@ def _cell(text: str, width: int = 30) -> str:
     """A table cell: one line, at most `width` characters, markdown escaped (data, not markup)."""
     text = " ".join(str(text).split())
     return md(text if len(text) <= width else text[: width - 1] + "…")
+
+
+def model_description(config: ModelConfig) -> str:
+    """The registered model's description: what it predicts and from which config."""
+    cols = config.columns
+    text = config.description or f"{config.task} model predicting {cols.label}"
+    return (
+        f"{text}\n\nPredicts `{cols.label}` ({config.task}, metric {config.metric}) from "
+        f"{len(cols.numeric)} numeric and {len(cols.categorical)} categorical features of "
+        f"s3://{config.data.bucket}/{config.data.prefix}/. Config `{config.name}` "
+        f"(hash {config.config_hash()}); managed by the retrain loop: the `champion` alias is "
+        "what production serves."
+    )

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from retrain.config import ModelConfig, Recipe
-from retrain.gate import bootstrap_gains
+from retrain.gate import GateResult, bootstrap_gains, gate
 from retrain.metrics import oriented_gain, score
 from retrain.training import (
     Fit,
@@ -237,3 +237,31 @@ def _compete(
 
 def _errors(entries: list[Entry]) -> str:
     return "; ".join(f"{e.name}: {e.error}" for e in entries if e.error)
+
+
+def gate_contest(config: ModelConfig, contest: Tournament, champion_model: Any) -> GateResult:
+    """The gate (retrain/gate.py) on the holdout both models are scored on: the tournament's
+    winner against the champion (None: no champion), with the config's thresholds."""
+    holdout = contest.holdout
+    t = config.thresholds
+    segment = config.columns.segment
+    y = target(holdout, config)
+    classes = metric_classes(config, y, contest.gate_model, champion_model)
+    champion_side = champion_model is not None
+    return gate(
+        config.metric,
+        y,
+        predict(contest.gate_model, holdout, config, classes),
+        predict(champion_model, holdout, config, classes) if champion_side else None,
+        min_gain=t.min_gain,
+        floor=t.absolute_floor,
+        resamples=t.bootstrap_resamples,
+        alpha=t.bootstrap_alpha,
+        seed=0,
+        segments=holdout[segment].to_numpy() if segment else None,
+        max_segment_regression=t.max_segment_regression,
+        min_segment_rows=t.min_segment_rows,
+        mode=t.gate_mode,
+        margin=t.non_inferiority_margin,
+        classes=classes,
+    )

@@ -15,7 +15,7 @@ from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
 from retrain.deployment_names import Purpose, deployment_path
 from retrain.loop import RunInfo
-from retrain.run_record import RunRecord, load_record
+from retrain.run_record import RunRecord
 from retrain.settings import Settings
 
 
@@ -62,18 +62,16 @@ def request_approval(
     )
     for old, closed in superseded:
         update_record(settings, old.record_uri, closed)
-    mlflow_ui = settings.mlflow_tracking_uri.rstrip("/")
+    state = approval.pending_state(
+        config.name,
+        version,
+        champion,
+        expires_at,
+        form_url(settings, config.name),
+        settings.mlflow_tracking_uri,
+        [old.version for old, _ in superseded],
+    )
     artifact = reporting.artifact_key(config.name, "approval")
-    state = {
-        "state": approval.PENDING,
-        "version": version,
-        "champion_version": champion,
-        "expires_at": expires_at,
-        "form_url": form_url(settings, config.name),
-        "request_url": None,
-        "version_url": f"{mlflow_ui}/#/models/{config.name}/versions/{version}",
-        "superseded": [old.version for old, _ in superseded],
-    }
     evidence = {
         f"MLflow model version v{version}": state["version_url"],
         **request_links(settings, run, links),
@@ -95,21 +93,7 @@ def request_approval(
 def update_record(settings: Settings, record_uri: str, answer: dict[str, str]) -> RunRecord:
     """Write a request's end into the decision record that opened it (S3, and the MLflow run's
     decision.json): who, when, why; promoted when approved."""
-    bucket, key = record_uri.removeprefix("s3://").split("/", 1)
-    s3 = s3_client(settings)
-    record: dict[str, Any] = data.get_json(s3, bucket, key) or {}
-    if not record:
-        raise approval.ApprovalError(f"decision record {record_uri} not found")
-    record["approval"] = {**(record.get("approval") or {}), **answer}
-    if answer["state"] == approval.APPROVED:
-        record.update(promoted=True, promoted_version=answer["version"])
-    typed = load_record(record, record_uri)  # checked before it is written back
-    data.put_json(s3, bucket, key, record)
-    client = mlflow_client(settings)
-    if record.get("mlflow_run_id"):
-        client.log_dict(record["mlflow_run_id"], record, "decision.json")
-        client.set_tag(record["mlflow_run_id"], "approval", answer["state"])
-    return typed
+    return approval.record_answer(s3_client(settings), mlflow_client(settings), record_uri, answer)
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -14,12 +13,12 @@ from retrain.budget import timed
 from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
 from retrain.data import s3_uri
-from retrain.drift import DriftSummary, run_drift
+from retrain.drift import DriftSummary
 from retrain.drift_stats import PREDICTION
 from retrain.loop import ChampionState, RunInfo
-from retrain.scoring import ChampionOutputs, reference_statistics
+from retrain.scoring import ChampionOutputs
 from retrain.settings import Settings
-from retrain.training import drift_prediction
+from retrain.window_drift import window_drift
 from retrain.window_scan import ScannedWindow
 
 __all__ = ["PREDICTION", "measure_drift"]
@@ -40,30 +39,8 @@ def measure_drift(
     logger = get_run_logger()
     if champion.stats is None:
         logger.info("champion has no stored reference statistics; using its reference sample")
-    cols = config.columns
-    frame = window.frame
-    current = {
-        PREDICTION: pd.Series(outputs.drift_values(config.metric), index=frame.index),
-        cols.label: frame[cols.label],
-    }
-    reference = champion.reference.assign(
-        **{PREDICTION: drift_prediction(champion.model, champion.reference, config)}
-    )
-    stats = reference_statistics(champion.model, champion.reference, config, champion.stats)
     with tempfile.TemporaryDirectory() as tmp:
-        summary, reports = run_drift(
-            reference,
-            current,
-            numeric=cols.numeric,
-            categorical=cols.categorical,
-            thresholds=config.thresholds.drift,
-            prediction=PREDICTION,
-            target=cols.label,
-            out_dir=Path(tmp),
-            reference_stats=stats,
-            summary=window.features,
-            sample=window.sample,
-        )
+        summary, reports = window_drift(config, window, champion, outputs, Path(tmp))
         links: dict[str, str] = {}
         if reports is not None:
             s3 = s3_client(settings)

@@ -12,7 +12,7 @@ from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.estimate import lined_up, window_estimate
 from retrain.loop import ChampionState
-from retrain.monitoring import Monitoring
+from retrain.monitoring import Monitoring, matured_metric
 from retrain.scoring import ChampionOutputs, score_outputs
 from retrain.training import matured_mask
 from retrain.window_scan import ScannedWindow
@@ -40,16 +40,9 @@ def evaluate_champion(
     if not known.any():
         return None, "no matured labelled rows in the window"
     quality = monitoring.quality if monitoring is not None else None
+    outputs = outputs if outputs is not None else window.outputs
     try:
-        if quality is not None and config.metric in quality.metrics:
-            value = quality.metrics[config.metric]
-            if value is None:
-                raise ValueError(quality.undefined.get(config.metric, "undefined"))
-        else:
-            outputs = outputs if outputs is not None else window.outputs
-            if outputs is None:
-                raise ValueError(window.predict_error or "the champion did not score the window")
-            value = score_outputs(outputs, window.frame, config, known)
+        value = matured_metric(config, window.frame, known, quality, outputs, window.predict_error)
     except ValueError as exc:  # e.g. a single class among the matured labels
         get_run_logger().warning("champion not scored on this window: %s", exc)
         return None, str(exc)

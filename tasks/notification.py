@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from pydantic import SecretStr
 
 from retrain.budget import timed
-from retrain.notify import NotificationError, events_for, message, post
+from retrain.notify import events_for, message, post
 from retrain.run_record import RunRecord
 from retrain.settings import Settings
+
+
+@task(retries=2, retry_delay_seconds=[1, 2], cache_policy=NO_CACHE)
+def post_event(url: SecretStr, event: str, record: RunRecord) -> str:
+    """Post one event's message to the webhook (three attempts in all)."""
+    post(url.get_secret_value(), message(event, record))
+    return event
 
 
 @task(cache_policy=NO_CACHE)
@@ -16,19 +24,15 @@ from retrain.settings import Settings
 def notify(settings: Settings, record: RunRecord) -> list[str]:
     """Post each event to the webhook from settings; a failing webhook never fails the run."""
     events = events_for(record)
-    logger = get_run_logger()
     if settings.webhook_url is None or not events:
         return []
-    url = settings.webhook_url.get_secret_value()
+    logger = get_run_logger()
     sent = []
     for event in events:
-        for attempt in range(3):
-            try:
-                post(url, message(event, record))
-            except NotificationError as exc:
-                logger.warning("notification %s attempt %d failed: %s", event, attempt + 1, exc)
-                continue
+        state = post_event(settings.webhook_url, event, record, return_state=True)
+        if state.is_completed():
             sent.append(event)
-            break
+        else:
+            logger.warning("notification %s failed: %s", event, state.message)
     logger.info("notified: %s", ", ".join(sent) or "nothing")
     return sent

@@ -8,17 +8,15 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from retrain import registry, timeline
+from retrain import champions, registry, registry_page, timeline
 from retrain.budget import timed
 from retrain.clients import mlflow_client
 from retrain.config import Mode, ModelConfig
 from retrain.data import Window
 from retrain.errors import service_call
 from retrain.loop import ChampionState
-from retrain.model_io import load_sklearn_model
-from retrain.plan import ChampionChoice, champion_choice
+from retrain.plan import ChampionChoice
 from retrain.settings import Settings
-from retrain.version_cache import version_cache
 from tasks.data import RETRY_IO, retry_unless_bad_data
 
 
@@ -34,22 +32,9 @@ def find_champion(settings: Settings, config: ModelConfig) -> ChampionState | No
             return None
         if registry.repair_history(client, champion):
             get_run_logger().warning("champion v%s was missing from its history", champion.version)
-        model, reference, schema, stats = version_artifacts(client, champion)
+        state = champions.load_state(client, champion)
     get_run_logger().info("champion of %s is v%s", config.name, champion.version)
-    return ChampionState(champion, model, reference, schema, stats)
-
-
-def version_artifacts(client: Any, version: registry.Champion) -> tuple[Any, Any, Any, Any]:
-    """A version's model, reference sample, schema and reference statistics, read from MLflow
-    once per version in this process (retrain/version_cache.py)."""
-    cache = version_cache()
-
-    def load() -> tuple[Any, Any, Any, Any]:
-        reference, schema = registry.load_reference(client, version.run_id)
-        stats = registry.load_reference_stats(client, version.run_id)
-        return load_sklearn_model(version.model_uri), reference, schema, stats
-
-    return cache.get_or_load((version.name, version.version, version.run_id, "state"), load)
+    return state
 
 
 @task(**RETRY_IO)
@@ -62,18 +47,9 @@ def find_archived(
         return {}
     client = mlflow_client(settings)
     with service_call("MLflow", "read archived versions of", config.name):
-        versions = registry.archived_versions(
+        models = champions.archived_models(
             client, config.name, champion.champion.version, config.training.archived_versions
         )
-        runs = registry.version_runs(client, config.name, versions)  # one search, not N gets
-        cache = version_cache()
-        models = {
-            v: cache.get_or_load(
-                (config.name, v, runs[v], "model"),
-                lambda v=v: load_sklearn_model(f"models:/{config.name}/{v}"),  # type: ignore[misc]
-            )
-            for v in versions
-        }
     get_run_logger().info("archived candidates of %s: %s", config.name, list(models) or "none")
     return models
 
@@ -94,21 +70,21 @@ def register_challenger(
     reuses the version registered before."""
     client = mlflow_client(settings)
     with service_call("MLflow", "register model version of", config.name):
-        registry.ensure_registered_model(client, config.name, model_description(config))
-        if run_tags:
-            registry.set_run_tags(client, run_id, run_tags)
-        earlier = registry.find_registered_version(client, config.name, tags)
-        if earlier is not None:
-            get_run_logger().info(
-                "reusing %s v%s registered for this window by MLflow run %s",
-                config.name,
-                earlier.version,
-                earlier.run_id,
-            )
-            return str(earlier.version)
-        version = registry.register_version(client, config.name, source, run_id, tags, description)
-        version = registry.drop_retry_duplicates(client, config.name, tags, run_id) or version
-    get_run_logger().info("registered %s v%s", config.name, version.version)
+        version, reused = registry.register_once(
+            client,
+            config.name,
+            registry_page.model_description(config),
+            registry.VersionSpec(source, run_id, tags, description, run_tags or {}),
+        )
+    if reused:
+        get_run_logger().info(
+            "reusing %s v%s registered for this window by MLflow run %s",
+            config.name,
+            version.version,
+            version.run_id,
+        )
+    else:
+        get_run_logger().info("registered %s v%s", config.name, version.version)
     return str(version.version)
 
 
@@ -131,19 +107,6 @@ def promote_challenger(
         previous = registry.promote(client, config.name, version, expected, reason, as_of=as_of)
     get_run_logger().info("champion of %s: v%s -> v%s", config.name, previous or "-", version)
     return previous
-
-
-def model_description(config: ModelConfig) -> str:
-    """The registered model's description: what it predicts and from which config."""
-    cols = config.columns
-    text = config.description or f"{config.task} model predicting {cols.label}"
-    return (
-        f"{text}\n\nPredicts `{cols.label}` ({config.task}, metric {config.metric}) from "
-        f"{len(cols.numeric)} numeric and {len(cols.categorical)} categorical features of "
-        f"s3://{config.data.bucket}/{config.data.prefix}/. Config `{config.name}` "
-        f"(hash {config.config_hash()}); managed by the retrain loop: the `champion` alias is "
-        "what production serves."
-    )
 
 
 def _retry_unless_refused(task: Any, task_run: Any, state: Any) -> bool:
@@ -171,11 +134,7 @@ def champion_for_window(
     window it was trained for."""
     if current is None:
         return None
-    choice = champion_choice(
-        Mode(mode),
-        timeline.trained_on_window(current.champion, window),
-        timeline.trained_after_window(current.champion, window),
-    )
+    choice = champions.choice_for_window(current.champion, window, Mode(mode))
     if choice is ChampionChoice.current:
         return current
     if choice is ChampionChoice.refuse:
@@ -189,24 +148,22 @@ def champion_for_window(
             current.champion.version,
         )
         return current
-    as_of = window.end
     client = mlflow_client(settings)
     with service_call("MLflow", "read the champion history of", config.name):
-        then = timeline.champion_at(client, config.name, window)
-        if then is None:
-            get_run_logger().info(
-                "%s had no champion trained before the window %s..%s",
-                config.name,
-                window.start,
-                window.end,
-            )
-            return None
-        model, reference, schema, stats = version_artifacts(client, then)
+        then = champions.champion_then(client, config.name, window)
+    if then is None:
+        get_run_logger().info(
+            "%s had no champion trained before the window %s..%s",
+            config.name,
+            window.start,
+            window.end,
+        )
+        return None
     get_run_logger().info(
         "window ending %s: champion then was v%s (trained for %s), not today's v%s",
-        as_of,
-        then.version,
-        then.trained_as_of,
+        window.end,
+        then.champion.version,
+        then.champion.trained_as_of,
         current.champion.version,
     )
-    return ChampionState(then, model, reference, schema, stats)
+    return then

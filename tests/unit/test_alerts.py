@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from retrain.alerts import email_message
+from retrain.alerts import email_message, send_all
 from retrain.config import ModelConfig
 from tests.helpers import config_dict, merge, typed_record
 
@@ -83,3 +84,51 @@ def test_an_smtp_server_that_never_answers_costs_a_timeout_not_the_run() -> None
     assert len(errors) == 1 and "AlertError" in type(errors[0]).__name__, errors
     assert "timed out" in str(errors[0])
     assert socket.getdefaulttimeout() is None  # restored
+
+
+class FakeSlack:
+    """A Slack block whose client answers `status` and keeps what it was sent."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status, self.sent = status, []
+
+    def get_client(self, sync_client: bool) -> Any:
+        return self
+
+    def send(self, text: str, blocks: list[Any]) -> Any:
+        self.sent.append(text)
+        return SimpleNamespace(status_code=self.status)
+
+
+def test_every_event_goes_to_every_named_block_and_failures_are_reported() -> None:
+    """send_all (what send_alerts runs): events retrain and rejected to Slack; an email block
+    that cannot be loaded is reported, not raised."""
+    config = _config(
+        alerts={
+            "slack_webhook_block": "team",
+            "email_credentials_block": "smtp",
+            "email_to": ["a@x"],
+        }
+    )
+    slack = FakeSlack()
+
+    def load(kind: str, name: str) -> Any:
+        if kind == "email":
+            raise ValueError(f"no block {name}")
+        return slack
+
+    sent, failed = send_all(config.alerts, "m1", typed_record(RECORD), load)
+    assert sent == ["slack:retrain", "slack:rejected"] and len(slack.sent) == 2
+    assert failed == ["email alerts of m1 not sent: block 'smtp': no block smtp"]
+
+
+def test_a_refusing_channel_fails_that_alert_only() -> None:
+    config = _config(alerts={"slack_webhook_block": "team"})
+    sent, failed = send_all(config.alerts, "m1", typed_record(RECORD), lambda k, n: FakeSlack(500))
+    assert sent == []
+    assert failed == [
+        "slack alert retrain of m1 failed: Slack webhook answered HTTP 500",
+        "slack alert rejected of m1 failed: Slack webhook answered HTTP 500",
+    ]
+    quiet = _config()  # no block named: nothing sent, nothing loaded
+    assert send_all(quiet.alerts, "m1", typed_record(RECORD), lambda k, n: 1 / 0) == ([], [])

@@ -16,9 +16,9 @@ from retrain.drift import ColumnDrift, DriftSummary
 from retrain.drift_stats import PREDICTION, SCORE, ReferenceStats, numeric_stats
 from retrain.history import window_step, window_timestamp_ms
 from retrain.model_io import model_signature
-from retrain.monitoring import ChampionFacts, champion_outputs, monitor_window
+from retrain.monitoring import ChampionFacts, champion_outputs, matured_metric, monitor_window
 from retrain.outputs import prediction_summary, served_agreement, served_summary, training_range
-from retrain.quality import classification_quality, regression_quality
+from retrain.quality import Quality, classification_quality, regression_quality
 from retrain.reporting import markdown, served_mismatch
 from retrain.traffic import (
     error_rate,
@@ -388,3 +388,26 @@ def test_signature_requires_every_feature_and_accepts_nulls() -> None:
     assert signature.inputs.required_input_names() == config.columns.features
     enforced = _enforce_schema(example, signature.inputs)  # a null is a value, not a missing column
     assert np.isnan(enforced["x1"].iloc[0]) and len(model.predict(enforced)) == 5
+
+
+def test_the_champions_metric_comes_from_the_monitoring_quality_else_its_outputs() -> None:
+    """matured_metric (what evaluate_champion runs): the quality's value on the same rows,
+    or scored from the outputs (no second predict); a reason when neither can give one."""
+    config = _config()
+    model, _ = _fitted(config)
+    window = day_frame(date(2024, 1, 5), 100)
+    outputs = champion_outputs(model, window, config)
+    known = window[LABEL].notna().to_numpy()
+    scored = matured_metric(config, window, known, None, outputs, None)
+    assert scored == pytest.approx(
+        metrics.score("roc_auc", window[LABEL].to_numpy()[known], outputs.values[known])
+    )
+    quality = Quality(rows=100, metrics={"roc_auc": 0.61}, undefined={})
+    assert matured_metric(config, window, known, quality, None, None) == 0.61
+    single = Quality(rows=100, metrics={"roc_auc": None}, undefined={"roc_auc": "one class"})
+    with pytest.raises(ValueError, match="one class"):
+        matured_metric(config, window, known, single, outputs, None)
+    with pytest.raises(ValueError, match="could not convert"):
+        matured_metric(config, window, known, None, None, "could not convert 'x'")
+    with pytest.raises(ValueError, match="did not score the window"):
+        matured_metric(config, window, known, None, None, None)

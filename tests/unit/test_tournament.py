@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from retrain.config import ModelConfig, parse_config
-from retrain.tournament import choose, run_tournament
+from retrain.tournament import choose, gate_contest, run_tournament
 from retrain.training import TrainingError, fit_recipe, slices
 from tests.helpers import config_dict, merge
 
@@ -125,3 +125,23 @@ def test_too_few_holdout_rows_is_a_clear_error() -> None:
     frame = _frame(AS_OF - timedelta(days=40), 30, None)  # stops 10 days before as_of
     with pytest.raises(TrainingError, match="in the holdout"):
         run_tournament(frame, config, AS_OF, None, {})
+
+
+def test_the_gate_scores_the_winner_and_the_champion_on_the_same_holdout() -> None:
+    """gate_contest (what gate_challenger runs): a champion of the old concept loses to the
+    winner fitted after the change; without a champion the winner meets only the floor."""
+    config = _config(candidates=[{"days": 10}], validation_days=0)
+    cut = slices(config, AS_OF)
+    frame = _frame(AS_OF - timedelta(days=20), 20, (cut.holdout_start - timedelta(days=8)).date())
+    old_end = datetime.combine(AS_OF - timedelta(days=30), datetime.min.time(), tzinfo=UTC)
+    champion = fit_recipe(
+        _frame(AS_OF - timedelta(days=40), 10, None), config, config.recipes[0], old_end
+    )
+    contest = run_tournament(frame, config, AS_OF, None, {})
+
+    against = gate_contest(config, contest, champion.model)
+    alone = gate_contest(config, contest, None)
+
+    assert against.promote and against.champion_score is not None
+    assert against.challenger_score > against.champion_score
+    assert alone.champion_score is None and alone.challenger_score == against.challenger_score

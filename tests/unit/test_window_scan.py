@@ -4,6 +4,7 @@ validation, monitoring inputs, the champion's outputs and the drift verdicts agr
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,13 +17,17 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from retrain import synthetic
 from retrain.config import ModelConfig, parse_config
+from retrain.data import Window
 from retrain.drift import run_drift
 from retrain.drift_stats import PREDICTION
+from retrain.loop import ChampionState
 from retrain.monitoring import monitor_window
+from retrain.registry import Champion
 from retrain.scoring import champion_outputs, concat_outputs, reference_statistics
 from retrain.training import features, mask_immature_labels
 from retrain.validation import capture_schema, validate_window
-from retrain.window_scan import RowSample, scan_batches
+from retrain.window_drift import window_drift
+from retrain.window_scan import RowSample, ScannedWindow, scan_batches
 
 ROWS = 12_000
 WHERE = synthetic.layout("bucket", ROWS, 6, 4)
@@ -213,3 +218,45 @@ def test_outputs_of_batches_concatenate_to_the_outputs_of_the_whole(
     merged, whole = concat_outputs(parts), champion_outputs(model, current, config)
     np.testing.assert_array_equal(merged.values, whole.values)
     np.testing.assert_array_equal(merged.classes, whole.classes)
+
+
+def test_window_drift_compares_the_scanned_window_with_the_champions_reference(
+    setup: tuple[ModelConfig, object, pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    """window_drift (what the measure_drift task runs) builds the frames run_drift compares:
+    the champion's reference sample with its own predictions, the window's rows with the
+    champion's outputs, the merged summary and the row sample."""
+    config, model, reference, current = setup
+    sample_ref = reference.sample(n=2000, random_state=0)
+    stats = reference_statistics(model, sample_ref, config, None)
+    frame, summary, sample, outputs, _ = scan_batches(
+        _batches(current, 5_000), config, AS_OF, model=model, stats=stats
+    )
+    assert outputs is not None
+    window = ScannedWindow(frame, Window(START, AS_OF), (), (), (), summary, sample, outputs, None)
+    champion = ChampionState(Champion("scan", "1", "run", {}), model, sample_ref, {}, stats)
+
+    (tmp_path / "got").mkdir()
+    (tmp_path / "expected").mkdir()
+    got, reports = window_drift(config, window, champion, outputs, tmp_path / "got")
+
+    reference_side = sample_ref.assign(
+        **{PREDICTION: model.predict_proba(features(sample_ref, config))[:, 1]}
+    )
+    rows_only = {PREDICTION: pd.Series(outputs.values), COLS.label: frame[COLS.label]}
+    expected, _ = run_drift(
+        reference_side,
+        rows_only,
+        numeric=COLS.numeric,
+        categorical=COLS.categorical,
+        thresholds=config.thresholds.drift,
+        prediction=PREDICTION,
+        target=COLS.label,
+        reference_stats=stats,
+        summary=summary,
+        sample=sample,
+        out_dir=tmp_path / "expected",
+    )
+    assert got == expected
+    assert reports is not None and reports.html.parent == tmp_path / "got"
+    assert reports.html.exists() and reports.json.exists()
