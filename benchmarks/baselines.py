@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.decisions_table import FreshnessPoint, PolicyWindow
-from retrain import data, training
 from retrain.config import ModelConfig, Recipe
-from retrain.data import Window
-from retrain.label_feed import with_feed_labels
+from retrain.data import s3 as data
+from retrain.data.label_feed import with_feed_labels
+from retrain.data.s3 import Window
 from retrain.loop import monitoring_window
-from retrain.training import TrainingError, evaluate, mask_immature_labels, matured, slices
+from retrain.training import pipeline as training
+from retrain.training.pipeline import TrainingError, evaluate, mask_immature_labels, matured, slices
 
 NEVER = "never retrain"
 
@@ -51,7 +52,8 @@ class History:
 
 
 def load_history(s3: Any, config: ModelConfig, windows: Iterable[Window]) -> History:
-    """Read the partitions of all windows with `retrain.data.load_window`, one segment per call."""
+    """Read the partitions of all windows with `retrain.data.s3.load_window`, one segment per
+    call."""
     edges = sorted({d for w in windows for d in (w.start, w.end)})
     frames, starts = [], []
     for start, end in itertools.pairwise(edges):
@@ -101,7 +103,7 @@ class Fit:
 def fit_recipe(
     history: History, config: ModelConfig, recipe: Recipe, as_of: date, refit: bool
 ) -> Fit:
-    """Fit the recipe as of `as_of` with the loop's own code (retrain.training.fit_recipe):
+    """Fit the recipe as of `as_of` with the loop's own code (retrain.training.pipeline.fit_recipe):
     up to the label cutoff when `refit`, else up to the holdout week."""
     frame = mask_immature_labels(
         history.rows(fit_window(config, recipe, as_of, refit)), config, as_of

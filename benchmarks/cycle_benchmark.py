@@ -28,12 +28,12 @@ from typing import Any
 
 import yaml
 
-from retrain import data
 from retrain.budget import TOTAL, UNTIMED, cost_table, format_cost_table
 from retrain.clients import s3_client
 from retrain.config import load_config
-from retrain.flights import seed_flights
+from retrain.data import s3 as data
 from retrain.loop import monitoring_window
+from retrain.samples.flights import seed_flights
 from retrain.settings import get_settings
 from retrain.threads import available_cores, thread_limit
 
@@ -91,8 +91,8 @@ def floor(settings: Any, config: Any, s3: Any, week: dict[str, Any]) -> tuple[fl
     """Seconds of the fits the record lists, one predict of its window, its two writes."""
     import skops.io
 
-    from retrain.model_io import load_sklearn_model
-    from retrain.scoring import champion_outputs
+    from retrain.monitoring.scoring import champion_outputs
+    from retrain.registry.model_io import load_sklearn_model
     from retrain.threads import limited_threads
 
     fits = float((week.get("training") or {}).get("seconds") or 0.0)

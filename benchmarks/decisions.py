@@ -42,7 +42,6 @@ from benchmarks.baselines import (  # noqa: E402
 from benchmarks.decisions_plot import plot  # noqa: E402
 from benchmarks.loop_replay import ReplayError, loop_rows, run_loop  # noqa: E402
 from benchmarks.recipes import decision_points, parse_recipe, parse_recipes  # noqa: E402
-from retrain import flights  # noqa: E402
 from retrain.clients import s3_client  # noqa: E402
 from retrain.config import (  # noqa: E402
     ConfigError,
@@ -50,8 +49,9 @@ from retrain.config import (  # noqa: E402
     Recipe,
     load_config,
 )
+from retrain.samples import flights  # noqa: E402
 from retrain.settings import get_settings  # noqa: E402
-from retrain.training import TrainingError  # noqa: E402
+from retrain.training.pipeline import TrainingError  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "deployments" / "flights_delay.yaml"
 BOOTSTRAP, START, END, STEP = date(2013, 3, 4), date(2013, 3, 11), date(2013, 12, 30), 7

@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from retrain import synthetic
+from retrain.samples import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,9 +138,9 @@ def child_prepare(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from retrain.data import load_window
-    from retrain.drift_stats import PREDICTION, compute_reference_stats
-    from retrain.training import features, predict
+    from retrain.data.s3 import load_window
+    from retrain.drift.reference import PREDICTION, compute_reference_stats
+    from retrain.training.pipeline import features, predict
 
     s3, where = _setup(args)
     config, cols, clock = _config(where), where.columns, _Clock()
@@ -175,7 +175,7 @@ def _series(values: Any, index: Any) -> Any:
 
 def _evidently_verdicts(result: dict[str, Any]) -> dict[str, Any]:
     """Per-column (method, score, drifted) and the share of drifted columns from a preset run."""
-    from retrain.drift_measures import is_drift
+    from retrain.drift.measures import is_drift
 
     columns: dict[str, Any] = {}
     share = None
@@ -200,7 +200,7 @@ def child_evidently(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from evidently import Report
     from evidently.presets import DataDriftPreset
 
-    from retrain.data import load_window
+    from retrain.data.s3 import load_window
 
     s3, where = _setup(args)
     cols, clock = where.columns, _Clock()
@@ -226,9 +226,9 @@ def child_fast(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import pandas as pd
 
     from retrain.config import DriftThresholds
-    from retrain.data import load_window
-    from retrain.drift import run_drift
-    from retrain.drift_stats import ReferenceStats
+    from retrain.data.s3 import load_window
+    from retrain.drift.reference import ReferenceStats
+    from retrain.drift.summary import run_drift
 
     s3, where = _setup(args)
     cols, clock = where.columns, _Clock()
@@ -278,7 +278,7 @@ def _sampling_noise(stats: Any, ref_rows: int, cur_rows: int) -> dict[str, float
     Normed W1 ~ sqrt(1/n1 + 1/n2); Jensen-Shannon distance ~ sqrt((k - 1)(1/n1 + 1/n2) / 8)
     for k categories (its divergence is about chi-square / 8).
     """
-    from retrain.drift_stats import CategoricalStats
+    from retrain.drift.reference import CategoricalStats
 
     both = 1 / ref_rows + 1 / cur_rows
     return {
@@ -303,8 +303,8 @@ def child_floor(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     batch at a time, as the cycle reads them) and predict each batch; nothing else."""
     import pyarrow.parquet as pq
 
-    from retrain.data import list_partitions
-    from retrain.training import predict
+    from retrain.data.s3 import list_partitions
+    from retrain.training.pipeline import predict
 
     s3, where = _setup(args)
     config, cols, clock, model = _config(where), where.columns, _Clock(), _load_model(work)
@@ -340,15 +340,15 @@ def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import pandas as pd
 
     from retrain.cycle import CycleSteps, check_window
-    from retrain.data import WindowBatches
-    from retrain.drift import run_drift
-    from retrain.drift_stats import PREDICTION, ReferenceStats
-    from retrain.estimate import window_estimate
-    from retrain.monitoring import ChampionFacts, monitor_window
-    from retrain.scoring import score_outputs
-    from retrain.training import day_start, matured_mask, predict
-    from retrain.validation import capture_schema, validate_window
-    from retrain.window_scan import scan_window
+    from retrain.data.s3 import WindowBatches
+    from retrain.data.validation import capture_schema, validate_window
+    from retrain.drift.reference import PREDICTION, ReferenceStats
+    from retrain.drift.summary import run_drift
+    from retrain.monitoring.estimate import window_estimate
+    from retrain.monitoring.metric_set import ChampionFacts, monitor_window
+    from retrain.monitoring.scoring import score_outputs
+    from retrain.monitoring.window_scan import scan_window
+    from retrain.training.pipeline import day_start, matured_mask, predict
 
     s3, where = _setup(args)
     config, cols, clock, model = _config(where), where.columns, _Clock(), _load_model(work)
@@ -456,10 +456,10 @@ def child_cycle(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def child_streamed(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """(c) feature drift with the window never whole: S3 objects read one at a time, record
-    batches summarised and merged (retrain.window_stats), verdicts from the merged summary."""
+    batches summarised and merged (retrain.drift.window_stats), verdicts from the merged summary."""
     from retrain.config import DriftThresholds
-    from retrain.drift_stats import ReferenceStats
-    from retrain.window_stats import feature_drift, summarize_window
+    from retrain.drift.reference import ReferenceStats
+    from retrain.drift.window_stats import feature_drift, summarize_window
 
     s3, where = _setup(args)
     cols, clock = where.columns, _Clock()
@@ -516,7 +516,7 @@ def _shared_args(args: argparse.Namespace) -> list[str]:
 
 def _write_data(args: argparse.Namespace) -> dict[str, Any]:
     """Write both windows unless this exact data set is already there (a marker says so)."""
-    from retrain.data import get_json, missing_buckets, put_json
+    from retrain.data.s3 import get_json, missing_buckets, put_json
 
     s3, where = _setup(args)
     if missing_buckets(s3, [args.bucket]):

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from retrain.clients import s3_client
-from retrain.fixtures import AS_OF, write_models
+from retrain.samples.fixtures import AS_OF, write_models
 from retrain.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent

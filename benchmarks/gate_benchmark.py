@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from retrain.gate import gate
+from retrain.decisions.gate import gate
 
 
 def main() -> int:

@@ -4,7 +4,7 @@
 
 Seeds both layouts (deployments/flights_delay.yaml and deployments/two_feeds/flights_delay.yaml,
 days already there are kept), then, for each weekly window, reads it as the loop does (the
-label feed joined by id, labels not known at `as_of` nulled by retrain/maturity.py) and prints
+label feed joined by id, labels not known at `as_of` nulled by retrain/data/maturity.py) and prints
 the decision record's `labels` figures of both layouts side by side (docs/labels.md).
 """
 
@@ -17,13 +17,13 @@ from pathlib import Path
 
 from retrain.clients import s3_client
 from retrain.config import ModelConfig, load_config
-from retrain.data import load_window
-from retrain.flights import seed_model
-from retrain.label_coverage import label_summary
-from retrain.label_feed import with_feed_labels
+from retrain.data.label_coverage import label_summary
+from retrain.data.label_feed import with_feed_labels
+from retrain.data.s3 import load_window
 from retrain.loop import monitoring_window
+from retrain.samples.flights import seed_model
 from retrain.settings import get_settings
-from retrain.training import mask_immature_labels
+from retrain.training.pipeline import mask_immature_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = {

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrain import registry
 from retrain.clients import mlflow_client, s3_client
 from retrain.config import DataSource
-from retrain.data import get_json
-from retrain.fixtures import (
+from retrain.data.s3 import get_json
+from retrain.registry import versions as registry
+from retrain.samples.fixtures import (
     AS_OF,
     DAYS,
     config_dict,

@@ -50,9 +50,10 @@ def config_dir(folder: Path) -> Iterator[None]:
 
 def recorded(name: str, as_of: date) -> RunRecord | None:
     """The newest completed auto-mode decision record of `name` for the window ending `as_of`."""
-    from retrain import data, reporting
     from retrain.clients import s3_client
+    from retrain.data import s3 as data
     from retrain.settings import get_settings
+    from retrain.sinks import reporting
 
     settings = get_settings()
     s3 = s3_client(settings)

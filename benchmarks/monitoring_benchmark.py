@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 
 from retrain.config import ModelConfig
-from retrain.drift_stats import PREDICTION, ReferenceStats, numeric_stats
-from retrain.fixtures import config_dict, day_frame, merge
-from retrain.monitoring import ChampionFacts, champion_outputs, monitor_window
-from retrain.training import build_pipeline, features, target
-from retrain.validation import capture_schema
+from retrain.data.validation import capture_schema
+from retrain.drift.reference import PREDICTION, ReferenceStats, numeric_stats
+from retrain.monitoring.metric_set import ChampionFacts, champion_outputs, monitor_window
+from retrain.samples.fixtures import config_dict, day_frame, merge
+from retrain.training.pipeline import build_pipeline, features, target
 
 
 def main() -> None:

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from retrain.config_folder import load_model_config
-from retrain.flights import flights_frame
-from retrain.scoring import champion_outputs
+from retrain.monitoring.scoring import champion_outputs
+from retrain.samples.flights import flights_frame
 from retrain.threads import available_cores, limited_threads
-from retrain.training import fit_recipe, mask_immature_labels, slices
+from retrain.training.pipeline import fit_recipe, mask_immature_labels, slices
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,11 +8,12 @@ from typing import Literal
 
 from prefect import flow, get_run_logger
 
-from retrain import approval, events
 from retrain.clients import mlflow_client
 from retrain.config import Mode, load_config
 from retrain.config_folder import load_model_config, scan_configs
+from retrain.registry import approval
 from retrain.settings import get_settings
+from retrain.sinks import events
 from tasks.approval import close_request
 from tasks.events import emit_events
 from tasks.locks import model_lock

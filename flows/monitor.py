@@ -13,13 +13,13 @@ from flows.steps import (
     raise_unless_done,
     retrain_and_promote,
 )
-from retrain.attention import attention_problem
 from retrain.budget import current_seconds, run_budget
 from retrain.config import Mode, ModelConfig
 from retrain.config_folder import load_model_config
 from retrain.cycle import check_window
-from retrain.events import retrain_started, run_failed
-from retrain.label_coverage import label_summary
+from retrain.data.label_coverage import label_summary
+from retrain.decisions.attention import attention_problem
+from retrain.decisions.plan import plan, run_mode
 from retrain.loop import (
     RunInfo,
     monitoring_window,
@@ -28,9 +28,9 @@ from retrain.loop import (
     unrecorded_failure,
     window_summary,
 )
-from retrain.plan import plan, run_mode
 from retrain.run_record import load_record
 from retrain.settings import Settings, get_settings
+from retrain.sinks.events import retrain_started, run_failed
 from retrain.threads import limited_threads, thread_limit
 from tasks.alerts import send_alerts
 from tasks.data import check_buckets, check_label_feed, load_history, prefix_seen, scan_window

@@ -8,12 +8,13 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.monitor import monitor_and_retrain
-from retrain import events, registry
 from retrain.clients import mlflow_client
 from retrain.config_folder import load_model_config
-from retrain.reporting import artifact_key, md
+from retrain.registry import versions as registry
 from retrain.run_record import RunRecord, load_record
 from retrain.settings import get_settings
+from retrain.sinks import events
+from retrain.sinks.reporting import artifact_key, md
 from tasks.events import emit_events
 from tasks.locks import model_lock
 
@@ -68,7 +69,7 @@ def replay(
         shadow: keep True to tune thresholds: decide and record, never move the alias. Each
             window is judged by the champion the loop had then (the newest champion trained for
             a window not after it; none before the first); in auto mode a window before the
-            current champion's training is refused (retrain/timeline.py).
+            current champion's training is refused (retrain/decisions/timeline.py).
     """
     if end < start or step_days < 1:
         raise ValueError(f"need start <= end and step_days >= 1, got {start}..{end} by {step_days}")

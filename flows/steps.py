@@ -1,16 +1,17 @@
 """The wiring the monitor flow (flows/monitor.py) calls: its tasks bound into the window's cycle
-(retrain/cycle.py), the retrain after the decision as retrain/plan.py says, the earlier
+(retrain/cycle.py), the retrain after the decision as retrain/decisions/plan.py says, the earlier
 estimate's check, and the record's sinks at the end of a run."""
 
 from datetime import date
 from typing import Any
 
-from retrain.attention import NeedsAttentionError
 from retrain.config import Mode, ModelConfig
 from retrain.cycle import CycleSteps, WindowCheck
-from retrain.estimate import earlier_estimate, estimate_days, history_metrics
-from retrain.events import record_events
-from retrain.label_coverage import label_metrics, label_summary
+from retrain.data.label_coverage import label_metrics, label_summary
+from retrain.data.validation import ValidationReport
+from retrain.decisions.attention import NeedsAttentionError
+from retrain.decisions.plan import plan
+from retrain.decisions.policy import Decision
 from retrain.loop import (
     ChampionState,
     InvalidDataError,
@@ -22,12 +23,11 @@ from retrain.loop import (
     version_description,
     version_tags,
 )
-from retrain.plan import plan
-from retrain.policy import Decision
+from retrain.monitoring.estimate import earlier_estimate, estimate_days, history_metrics
+from retrain.monitoring.window_scan import ScannedWindow
 from retrain.run_record import RunRecord
 from retrain.settings import Settings
-from retrain.validation import ValidationReport
-from retrain.window_scan import ScannedWindow
+from retrain.sinks.events import record_events
 from tasks.alerts import send_alerts
 from tasks.approval import request_approval
 from tasks.data import (
@@ -65,7 +65,7 @@ def cycle_steps(
     as_of = run.as_of
 
     def scored() -> ChampionState:
-        assert champion is not None, "only a champion scores the window (retrain/plan.py)"
+        assert champion is not None, "only a champion scores the window (retrain/decisions/plan.py)"
         return champion
 
     def keep(name: str, section: Any) -> None:

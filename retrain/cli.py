@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from retrain import prefect_runs, registry, registry_page, reporting
 from retrain.cli_text import (
     ChampionFacts,
     ModelStatus,
@@ -30,9 +29,13 @@ from retrain.cli_text import (
 )
 from retrain.config import ConfigError, ModelConfig
 from retrain.config_folder import load_model_config
-from retrain.deployment_names import Purpose, deployment_path
+from retrain.operate import runs as prefect_runs
+from retrain.operate.deployment_names import Purpose, deployment_path
+from retrain.registry import page as registry_page
+from retrain.registry import versions as registry
 from retrain.run_record import RunRecord, load_record
 from retrain.settings import Settings, get_settings
+from retrain.sinks import reporting
 
 EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 1, 2, 3
 
@@ -179,8 +182,8 @@ def start_and_wait(
 
 def decision_record(settings: Settings, model: str, flow_run_id: str) -> RunRecord | None:
     """The decision record a flow run of the loop wrote (any mode, any window), or None."""
-    from retrain import data
     from retrain.clients import s3_client
+    from retrain.data import s3 as data
 
     s3 = s3_client(settings)
     prefix = f"decisions/{model}/"
@@ -255,7 +258,7 @@ def print_status(settings: Settings, configs: list[ModelConfig]) -> int:
 
 def _records(settings: Settings, s3: Any, model: str, n: int) -> list[RunRecord]:
     """The newest decision record of each of the last `n` windows in auto mode, oldest first."""
-    from retrain import data
+    from retrain.data import s3 as data
 
     keys = data.list_json(s3, settings.loop_bucket, reporting.decisions_prefix(model, "auto"))
     days = sorted({day for k in keys if (day := reporting.as_of_of_key(k))})[-n:]

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from retrain.prefect_runs import RunState
-from retrain.reporting import headline
+from retrain.operate.runs import RunState
 from retrain.run_record import RunRecord
+from retrain.sinks.reporting import headline
 
 
 @dataclass(frozen=True)

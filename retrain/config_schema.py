@@ -226,7 +226,8 @@ under `.stack/alertmanager/`, never onto a command line.
 deployments' pull step (`prefect.yaml`) runs flows from that folder. Clients (boto3,
 MlflowClient) are built in one place, `retrain/clients.py`, from these settings. Models are
 logged with skops and loaded with the project's own allow-list of types
-(`retrain/model_io.py`); `MLFLOW_ALLOW_PICKLE_DESERIALIZATION` is false in every process the
+(`retrain/registry/model_io.py`); `MLFLOW_ALLOW_PICKLE_DESERIALIZATION` is false in every process
+the
 stack starts.
 """
 

@@ -4,7 +4,8 @@ estimate, monitoring, the champion's metric. Callable without Prefect: the flow
 (benchmarks/drift_benchmark.py) passes the plain functions the tasks wrap; neither writes the
 sequence again.
 
-Which steps run is retrain/plan.py's `window_steps`; each finished section goes to `keep` at
+Which steps run is retrain/decisions/plan.py's `window_steps`; each finished section goes to `keep`
+at
 once, so a step that fails later leaves the earlier sections in the run's record.
 """
 
@@ -14,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from retrain.drift import DriftSummary
-from retrain.monitoring import Monitoring
-from retrain.plan import window_steps
-from retrain.scoring import ChampionOutputs
-from retrain.validation import ValidationReport
+from retrain.data.validation import ValidationReport
+from retrain.decisions.plan import window_steps
+from retrain.drift.summary import DriftSummary
+from retrain.monitoring.metric_set import Monitoring
+from retrain.monitoring.scoring import ChampionOutputs
 
 T = TypeVar("T", covariant=True)
 

@@ -10,18 +10,18 @@ from typing import Any
 
 import pandas as pd
 
-from retrain.attention import rows_past_label_delay
 from retrain.config import ModelConfig
-from retrain.data import LoadedWindow, Window
-from retrain.drift import DriftSummary
-from retrain.drift_stats import ReferenceStats
-from retrain.policy import PolicyInputs, reference_metric
-from retrain.registry import Champion
-from retrain.reporting import challenger_scores, drift_history, last_promotion
+from retrain.data.s3 import LoadedWindow, Window
+from retrain.data.validation import ValidationReport
+from retrain.decisions.attention import rows_past_label_delay
+from retrain.decisions.policy import PolicyInputs, reference_metric
+from retrain.decisions.tournament import Tournament
+from retrain.drift.reference import ReferenceStats
+from retrain.drift.summary import DriftSummary
+from retrain.registry.versions import Champion
 from retrain.run_record import RECORD_VERSION, RunRecord, load_record
-from retrain.tournament import Tournament
-from retrain.training import SAMPLING_RULE, matured_rows, slices
-from retrain.validation import ValidationReport
+from retrain.sinks.reporting import challenger_scores, drift_history, last_promotion
+from retrain.training.pipeline import SAMPLING_RULE, matured_rows, slices
 
 
 class InvalidDataError(RuntimeError):

@@ -135,7 +135,7 @@ class EstimateSection(Section):
 
 
 class MonitoringSection(Section):
-    """Quality, predictions, classes, inputs and traffic (retrain/monitoring.py)."""
+    """Quality, predictions, classes, inputs and traffic (retrain/monitoring/metric_set.py)."""
 
     quality: dict[str, Any] | None = None
     predictions: dict[str, Any] | None = None

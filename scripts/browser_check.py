@@ -109,7 +109,10 @@ def champion_version(mlflow: str, model: str) -> str:
 
 def render(browser: str, url: str, *, screenshot: Path | None = None, budget_ms: int) -> str:
     """The rendered DOM of `url` (or, with `screenshot`, save a PNG of it and return '')."""
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+    # Chromium's helper processes (crashpad) can still write to the profile after the browser
+    # exits; a profile left behind in the temp folder must not fail the check (seen under load:
+    # "[Errno 39] Directory not empty: 'Default'")
+    with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as profile:
         what = [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
         cmd = [browser, *FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}"]
         out = subprocess.run(
@@ -173,8 +176,8 @@ def pages(model: str, flow: str, prefect_ui: str, mlflow_ui: str) -> list[Page]:
 def approval_pages(model: str, prefect_ui: str) -> list[Page]:
     """The pages a person opens to answer a pending approval request: the request (the model's
     `approval` artifact: scores, gate interval, links) and the approve deployment's run form."""
-    from retrain.deployment_names import Purpose, deployment_name
-    from retrain.reporting import artifact_key
+    from retrain.operate.deployment_names import Purpose, deployment_name
+    from retrain.sinks.reporting import artifact_key
 
     api = f"{prefect_ui}/api"
     name = urllib.parse.quote(deployment_name(model, Purpose.APPROVE))

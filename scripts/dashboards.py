@@ -38,7 +38,7 @@ from typing import Any
 
 from browser_check import BROWSERS, CheckError, find_chromium
 
-from retrain.history import HISTORY_TAG, history_experiment_name
+from retrain.monitoring.history import HISTORY_TAG, history_experiment_name
 from retrain.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent

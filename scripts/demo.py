@@ -36,17 +36,20 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from retrain import data, registry, reporting, timeline
 from retrain.budget import cost_table, format_cost_table
 from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
 from retrain.config_folder import load_model_config
-from retrain.deployment_names import Purpose, deployment_path
-from retrain.flights import seed_model
+from retrain.data import s3 as data
+from retrain.decisions import timeline
 from retrain.headline import Headline, headline, headline_lines
 from retrain.loop import monitoring_window
+from retrain.operate.deployment_names import Purpose, deployment_path
+from retrain.registry import versions as registry
 from retrain.run_record import load_record
+from retrain.samples.flights import seed_model
 from retrain.settings import Settings, get_settings
+from retrain.sinks import reporting
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "flights_delay"
@@ -204,9 +207,9 @@ def baseline_metrics(
     settings: Settings, config: ModelConfig, s3: Any, version: str
 ) -> dict[date, float | None]:
     """The never-retrained model scored on each window's matured labels, as the flow scores."""
-    from retrain.label_feed import with_feed_labels
-    from retrain.model_io import load_sklearn_model
-    from retrain.training import evaluate, mask_immature_labels, matured
+    from retrain.data.label_feed import with_feed_labels
+    from retrain.registry.model_io import load_sklearn_model
+    from retrain.training.pipeline import evaluate, mask_immature_labels, matured
 
     mlflow_client(settings)
     model = load_sklearn_model(f"models:/{MODEL}/{version}")

@@ -6,7 +6,7 @@
     python scripts/deploy.py --check            # fail when prefect.yaml differs from the configs
 
 Each model config gets five deployments (`<model>: check`, `retrain`, `replay`,
-`rollback`, `history`: retrain/deployment_names.py); one fleet deployment runs every
+`rollback`, `history`: retrain/operate/deployment_names.py); one fleet deployment runs every
 model; a model's deployments under names no longer in the spec are deleted (their schedules would
 still run). The spec is rendered from the configs alone (sorted by model name, no timestamps: the
 same configs give the same bytes) and written to the tracked prefect.yaml: deploying unchanged
@@ -25,10 +25,10 @@ from typing import Any
 
 import yaml
 
-from retrain.automations import AUTOMATIONS_FILE, apply_automations, load_automations
 from retrain.config import ModelConfig, load_config
 from retrain.config_folder import ConfigScan, scan_configs
-from retrain.deployment_names import SPECS, Purpose, deployment_name, description
+from retrain.operate.automations import AUTOMATIONS_FILE, apply_automations, load_automations
+from retrain.operate.deployment_names import SPECS, Purpose, deployment_name, description
 from retrain.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ TAGS: dict[Purpose, list[str]] = {
 
 
 def model_deployments(config: ModelConfig) -> list[dict[str, Any]]:
-    """The deployments of one monitored model, named by retrain/deployment_names.py."""
+    """The deployments of one monitored model, named by retrain/operate/deployment_names.py."""
     name, tags = config.name, [f"model:{config.name}"]
     schedules = (
         [{"cron": config.schedule, "timezone": "UTC", "active": True}] if config.schedule else []

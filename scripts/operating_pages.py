@@ -4,7 +4,8 @@ registered-model page, from headless Chromium (the browser of scripts/browser_ch
     python scripts/operating_pages.py --model flights_delay [--out out/screenshots]
 
 Asserts on the rendered text first: the list shows the model's deployments by their readable
-names (retrain/deployment_names.py), the model page its champion alias history and its versions
+names (retrain/operate/deployment_names.py), the model page its champion alias history and its
+versions
 on the first screen (1400 x 1000). Exits 1 naming what a page lacks, 2 without chromium.
 """
 
@@ -17,8 +18,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from retrain.deployment_names import Purpose, deployment_name
-from retrain.registry_page import HISTORY_HEADING
+from retrain.operate.deployment_names import Purpose, deployment_name
+from retrain.registry.page import HISTORY_HEADING
 from retrain.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent

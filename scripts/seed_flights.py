@@ -20,7 +20,7 @@ from pathlib import Path
 
 from retrain.clients import s3_client
 from retrain.config import ConfigError, load_config
-from retrain.flights import seed_model
+from retrain.samples.flights import seed_model
 from retrain.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,10 +7,10 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from retrain import alerts
 from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.run_record import RunRecord
+from retrain.sinks import alerts
 
 
 def _load(kind: str, name: str) -> Any:

@@ -10,13 +10,15 @@ from prefect import get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from retrain import approval, data, reporting
 from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
-from retrain.deployment_names import Purpose, deployment_path
+from retrain.data import s3 as data
 from retrain.loop import RunInfo
+from retrain.operate.deployment_names import Purpose, deployment_path
+from retrain.registry import approval
 from retrain.run_record import RunRecord
 from retrain.settings import Settings
+from retrain.sinks import reporting
 
 
 def prefect_ui(settings: Settings) -> str:

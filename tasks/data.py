@@ -11,20 +11,23 @@ from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
-from retrain import data, label_feed, reporting, window_scan
 from retrain.budget import timed
 from retrain.clients import s3_client
 from retrain.config import ConfigError, ModelConfig
-from retrain.data import DataError, LoadedWindow, Window
+from retrain.data import label_feed
+from retrain.data import s3 as data
+from retrain.data.label_feed import FEED_ATTR
+from retrain.data.s3 import DataError, LoadedWindow, Window
 from retrain.errors import service_call
-from retrain.label_feed import FEED_ATTR
 from retrain.loop import ChampionState, history_window
-from retrain.model_io import UntrustedModelError
+from retrain.monitoring import window_scan
+from retrain.monitoring.scoring import reference_statistics
+from retrain.monitoring.window_scan import ScannedWindow
+from retrain.registry.model_io import UntrustedModelError
 from retrain.run_record import RunRecord, load_record
-from retrain.scoring import reference_statistics
 from retrain.settings import Settings
-from retrain.training import mask_immature_labels
-from retrain.window_scan import ScannedWindow
+from retrain.sinks import reporting
+from retrain.training.pipeline import mask_immature_labels
 
 
 def retry_unless_bad_data(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:

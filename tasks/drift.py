@@ -8,18 +8,18 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from retrain import reporting
 from retrain.budget import timed
 from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
-from retrain.data import s3_uri
-from retrain.drift import DriftSummary
-from retrain.drift_stats import PREDICTION
+from retrain.data.s3 import s3_uri
+from retrain.drift.reference import PREDICTION
+from retrain.drift.summary import DriftSummary
+from retrain.drift.window import window_drift
 from retrain.loop import ChampionState, RunInfo
-from retrain.scoring import ChampionOutputs
+from retrain.monitoring.scoring import ChampionOutputs
+from retrain.monitoring.window_scan import ScannedWindow
 from retrain.settings import Settings
-from retrain.window_drift import window_drift
-from retrain.window_scan import ScannedWindow
+from retrain.sinks import reporting
 
 __all__ = ["PREDICTION", "measure_drift"]
 

@@ -10,12 +10,12 @@ from prefect.cache_policies import NO_CACHE
 
 from retrain.budget import timed
 from retrain.config import ModelConfig
-from retrain.estimate import lined_up, window_estimate
 from retrain.loop import ChampionState
-from retrain.monitoring import Monitoring, matured_metric
-from retrain.scoring import ChampionOutputs, score_outputs
-from retrain.training import matured_mask
-from retrain.window_scan import ScannedWindow
+from retrain.monitoring.estimate import lined_up, window_estimate
+from retrain.monitoring.metric_set import Monitoring, matured_metric
+from retrain.monitoring.scoring import ChampionOutputs, score_outputs
+from retrain.monitoring.window_scan import ScannedWindow
+from retrain.training.pipeline import matured_mask
 
 
 @task(cache_policy=NO_CACHE)

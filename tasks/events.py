@@ -1,4 +1,4 @@
-"""Task that emits the loop's Prefect events (retrain/events.py says which)."""
+"""Task that emits the loop's Prefect events (retrain/sinks/events.py says which)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
-from retrain.events import LoopEvent
+from retrain.sinks.events import LoopEvent
 
 
 @task(cache_policy=NO_CACHE)

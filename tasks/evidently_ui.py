@@ -7,9 +7,9 @@ from prefect.cache_policies import NO_CACHE
 
 from retrain.budget import timed
 from retrain.config import ModelConfig
-from retrain.evidently_ui import EvidentlyUIError, add_window
 from retrain.run_record import RunRecord
 from retrain.settings import Settings
+from retrain.sinks.evidently_ui import EvidentlyUIError, add_window
 
 
 @task(cache_policy=NO_CACHE)

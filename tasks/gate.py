@@ -7,9 +7,9 @@ from prefect.cache_policies import NO_CACHE
 
 from retrain.budget import timed
 from retrain.config import ModelConfig
-from retrain.gate import GateResult
+from retrain.decisions.gate import GateResult
+from retrain.decisions.tournament import Tournament, gate_contest
 from retrain.loop import ChampionState
-from retrain.tournament import Tournament, gate_contest
 
 
 @task(cache_policy=NO_CACHE)

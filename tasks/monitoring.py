@@ -10,14 +10,14 @@ from prefect.cache_policies import NO_CACHE
 from retrain.budget import timed
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
-from retrain.drift import DriftSummary
+from retrain.drift.summary import DriftSummary
 from retrain.errors import service_call
-from retrain.history import history_run, log_window, window_step
 from retrain.loop import ChampionState, RunInfo
-from retrain.monitoring import ChampionFacts, Monitoring, monitor_window
-from retrain.scoring import ChampionOutputs
+from retrain.monitoring.history import history_run, log_window, window_step
+from retrain.monitoring.metric_set import ChampionFacts, Monitoring, monitor_window
+from retrain.monitoring.scoring import ChampionOutputs
+from retrain.monitoring.window_scan import ScannedWindow
 from retrain.settings import Settings
-from retrain.window_scan import ScannedWindow
 
 
 @task(retries=2, retry_delay_seconds=[5, 15], cache_policy=NO_CACHE)

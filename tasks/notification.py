@@ -7,9 +7,9 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
 from retrain.budget import timed
-from retrain.notify import events_for, message, post
 from retrain.run_record import RunRecord
 from retrain.settings import Settings
+from retrain.sinks.notify import events_for, message, post
 
 
 @task(retries=2, retry_delay_seconds=[1, 2], cache_policy=NO_CACHE)

@@ -6,7 +6,7 @@ from prefect import get_run_logger, task
 
 from retrain.budget import timed
 from retrain.config import Thresholds
-from retrain.policy import Decision, PolicyInputs, decide
+from retrain.decisions.policy import Decision, PolicyInputs, decide
 
 
 @task

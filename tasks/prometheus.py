@@ -12,9 +12,9 @@ from prefect.cache_policies import NO_CACHE
 
 from retrain.budget import timed
 from retrain.config import ModelConfig
-from retrain.prometheus import Sample, push, record_version, run_samples, window_samples
 from retrain.run_record import RunRecord
 from retrain.settings import Settings, get_settings
+from retrain.sinks.prometheus import Sample, push, record_version, run_samples, window_samples
 
 
 def _push(url: str, model: str, samples: list[Sample], logger: Any) -> bool:
@@ -37,7 +37,7 @@ def push_window_metrics(settings: Settings, config: ModelConfig, record: RunReco
 def push_run_outcome(flow: Any, flow_run: Any, state: Any) -> None:
     """Flow state hook: push the run's outcome, duration and (on success) the time of success.
     It runs for every final state, so failures before the model's lock is taken count too."""
-    logger = logging.getLogger("retrain.prometheus")
+    logger = logging.getLogger("retrain.sinks.prometheus")
     model = str((flow_run.parameters or {}).get("model", "unknown"))
     finished = datetime.now(UTC)
     started = flow_run.start_time or flow_run.expected_start_time or finished

@@ -8,14 +8,17 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from retrain import champions, registry, registry_page, timeline
 from retrain.budget import timed
 from retrain.clients import mlflow_client
 from retrain.config import Mode, ModelConfig
-from retrain.data import Window
+from retrain.data.s3 import Window
+from retrain.decisions import timeline
+from retrain.decisions.plan import ChampionChoice
 from retrain.errors import service_call
 from retrain.loop import ChampionState
-from retrain.plan import ChampionChoice
+from retrain.registry import champions
+from retrain.registry import page as registry_page
+from retrain.registry import versions as registry
 from retrain.settings import Settings
 from tasks.data import RETRY_IO, retry_unless_bad_data
 
@@ -128,7 +131,8 @@ def champion_for_window(
     window: Window,
     mode: str,
 ) -> ChampionState | None:
-    """The champion that may score this window (retrain/timeline.py): the current one, unless
+    """The champion that may score this window (retrain/decisions/timeline.py): the current one,
+    unless
     its training data reaches into the window; then, in shadow mode, the one the loop had for
     the window; in auto mode a refusal for a past window, the current one for a rerun of the
     window it was trained for."""

@@ -11,14 +11,15 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from retrain import data, mlflow_run, reporting
 from retrain.budget import close_budget, timed
 from retrain.clients import mlflow_client, s3_client
 from retrain.config import ModelConfig
+from retrain.data import s3 as data
 from retrain.loop import RunInfo, git_commit
-from retrain.registry import now_iso
+from retrain.registry.versions import now_iso
 from retrain.run_record import RunRecord, load_record
 from retrain.settings import Settings
+from retrain.sinks import mlflow_run, reporting
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)

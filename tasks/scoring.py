@@ -8,8 +8,8 @@ from prefect.cache_policies import NO_CACHE
 from retrain.budget import timed
 from retrain.config import ModelConfig
 from retrain.loop import ChampionState
-from retrain.scoring import ChampionOutputs
-from retrain.window_scan import ScannedWindow
+from retrain.monitoring.scoring import ChampionOutputs
+from retrain.monitoring.window_scan import ScannedWindow
 
 
 @task(cache_policy=NO_CACHE)

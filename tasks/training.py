@@ -10,26 +10,26 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from retrain.budget import timed
-from retrain.class_outputs import proba_columns
 from retrain.clients import mlflow_client
 from retrain.config import ModelConfig
-from retrain.data import LoadedWindow
-from retrain.drift_stats import PREDICTION, SCORE, ReferenceStats, compute_reference_stats
+from retrain.data.s3 import LoadedWindow
+from retrain.data.validation import capture_schema
+from retrain.decisions.tournament import Tournament, run_tournament
+from retrain.drift.reference import PREDICTION, SCORE, ReferenceStats, compute_reference_stats
 from retrain.errors import service_call
 from retrain.loop import ChampionState, RunInfo
-from retrain.model_io import log_sklearn_model
-from retrain.registry import log_reference
-from retrain.scoring import champion_outputs, has_training_scores
+from retrain.monitoring.class_outputs import proba_columns
+from retrain.monitoring.scoring import champion_outputs, has_training_scores
+from retrain.registry.model_io import log_sklearn_model
+from retrain.registry.versions import log_reference
 from retrain.settings import Settings
-from retrain.tournament import Tournament, run_tournament
-from retrain.training import (
+from retrain.training.pipeline import (
     Fit,
     fit_recipe,
     input_example,
     reference_sample,
     slices,
 )
-from retrain.validation import capture_schema
 
 
 @task(cache_policy=NO_CACHE)

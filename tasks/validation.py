@@ -9,10 +9,10 @@ from prefect.cache_policies import NO_CACHE
 
 from retrain.budget import timed
 from retrain.config import ModelConfig
+from retrain.data.validation import ValidationReport, validate_window
 from retrain.loop import ChampionState
-from retrain.training import day_start
-from retrain.validation import ValidationReport, validate_window
-from retrain.window_scan import ScannedWindow
+from retrain.monitoring.window_scan import ScannedWindow
+from retrain.training.pipeline import day_start
 
 
 @task(cache_policy=NO_CACHE)

@@ -1,4 +1,4 @@
-"""Helpers of the flow tests: the small synthetic model (from `retrain.fixtures`, which the
+"""Helpers of the flow tests: the small synthetic model (from `retrain.samples.fixtures`, which the
 benchmarks share) and local receivers for webhook and email alerts."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, cast
 
-from retrain.fixtures import (
+from retrain.samples.fixtures import (
     AS_OF,
     CATEGORICAL,
     DAYS,

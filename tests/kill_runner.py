@@ -17,10 +17,10 @@ from datetime import date
 from typing import Any
 
 POINTS = {
-    "registration": ("retrain.registry", "register_version"),  # create the model version
+    "registration": ("retrain.registry.versions", "register_version"),  # create the model version
     "tagging": ("mlflow:MlflowClient", "set_model_version_tag"),  # previous_champion tag
     "alias": ("mlflow:MlflowClient", "set_registered_model_alias"),  # move `champion`
-    "record": ("retrain.data", "put_json"),  # the S3 decision record
+    "record": ("retrain.data.s3", "put_json"),  # the S3 decision record
 }
 NOT_REACHED = 3
 

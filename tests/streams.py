@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from retrain.config import DataSource
-from retrain.data import write_partition
+from retrain.data.s3 import write_partition
 from tests.helpers import ID, LABEL, SEGMENTS, TS, config_dict, merge
 
 ROWS_PER_DAY = 300

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from retrain.config import ModelConfig, load_config
-from retrain.flights import seed_flights
+from retrain.samples.flights import seed_flights
 from retrain.settings import Settings
 from tests.helpers import merge
 

@@ -24,10 +24,12 @@ import pytest
 from flows.approval import approve, expire_approvals
 from flows.monitor import monitor_and_retrain
 from flows.operate import rollback
-from retrain import approval, data, registry
-from retrain.approval import ApprovalError
-from retrain.attention import NeedsAttentionError
-from retrain.deployment_names import Purpose, deployment_name, deployment_path
+from retrain.data import s3 as data
+from retrain.decisions.attention import NeedsAttentionError
+from retrain.operate.deployment_names import Purpose, deployment_name, deployment_path
+from retrain.registry import approval
+from retrain.registry import versions as registry
+from retrain.registry.approval import ApprovalError
 from retrain.settings import Settings
 from tests.flows.conftest import MECHANICS, FlightsModel
 from tests.helpers import merge, webhook_receiver

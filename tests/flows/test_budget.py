@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from flows.monitor import monitor_and_retrain
-from retrain import data, registry
 from retrain.budget import TOTAL, UNTIMED, cost_table
 from retrain.config import load_config
+from retrain.data import s3 as data
+from retrain.registry import versions as registry
+from retrain.registry.version_cache import version_cache
 from retrain.settings import Settings
-from retrain.version_cache import version_cache
 from tests.helpers import write_config
 from tests.streams import day, stream_config, write_stream
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from flows.monitor import monitor_and_retrain
-from retrain import registry
+from retrain.registry import versions as registry
 from retrain.settings import Settings
 from tests.flows.conftest import MECHANICS, FlightsModel
 

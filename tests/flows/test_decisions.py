@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from flows.monitor import monitor_and_retrain
-from retrain import registry
 from retrain.config import DataSource, load_config
 from retrain.metrics import score
+from retrain.registry import versions as registry
 from retrain.settings import Settings
-from retrain.training import build_pipeline, features, target
+from retrain.training.pipeline import build_pipeline, features, target
 from tests.helpers import write_config
 from tests.streams import day, stream_config, write_stream
 

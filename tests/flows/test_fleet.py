@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from flows.fleet import fleet
-from retrain import registry
+from retrain.registry import versions as registry
 from retrain.settings import Settings
 from tests.helpers import AS_OF, config_dict, write_config, write_models
 

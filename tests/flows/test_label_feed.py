@@ -15,12 +15,12 @@ import pytest
 
 from flows.monitor import monitor_and_retrain
 from retrain.config import ConfigError, DataSource, load_config
-from retrain.data import get_json
+from retrain.data.s3 import get_json
 from retrain.metrics import score
-from retrain.model_io import load_sklearn_model
-from retrain.reporting import decision_key
+from retrain.registry.model_io import load_sklearn_model
 from retrain.settings import Settings
-from retrain.training import features
+from retrain.sinks.reporting import decision_key
+from retrain.training.pipeline import features
 from tests.feeds import ARRIVED_AT, arrived_before, feed_rows, random_lags, write_data, write_feed
 from tests.helpers import ID, LABEL, TS, write_config
 from tests.streams import day, stream_config, stream_day

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from flows.monitor import monitor_and_retrain
-from retrain import data, registry
-from retrain.flights import flights_frame
+from retrain.data import s3 as data
 from retrain.loop import InvalidDataError
+from retrain.registry import versions as registry
+from retrain.samples.flights import flights_frame
 from retrain.settings import Settings
 from tests.flows.conftest import FlightsModel
 

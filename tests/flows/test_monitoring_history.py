@@ -16,8 +16,8 @@ from mlflow.models import get_model_info
 
 from flows.monitor import monitor_and_retrain
 from retrain.config import load_config
-from retrain.data import write_partition
-from retrain.history import (
+from retrain.data.s3 import write_partition
+from retrain.monitoring.history import (
     HISTORY_TAG,
     SENTINEL,
     history_experiment_name,

@@ -19,12 +19,12 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from flows.monitor import monitor_and_retrain
 from retrain.config import ModelConfig, load_config
-from retrain.data import get_json, write_partition
+from retrain.data.s3 import get_json, write_partition
 from retrain.loop import InvalidDataError
-from retrain.model_io import load_sklearn_model
-from retrain.reporting import decision_key
+from retrain.registry.model_io import load_sklearn_model
 from retrain.settings import Settings
-from retrain.training import build_pipeline, features, target
+from retrain.sinks.reporting import decision_key
+from retrain.training.pipeline import build_pipeline, features, target
 from tests.helpers import ID, LABEL, SEGMENTS, TS, write_config
 from tests.streams import START, day, stream_config
 

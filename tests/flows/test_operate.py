@@ -15,9 +15,10 @@ import pytest
 
 from flows.monitor import monitor_and_retrain
 from flows.operate import champion_history, replay, rollback
-from retrain import data, registry
-from retrain.deployment_names import Purpose, deployment_path
-from retrain.registry import PromotionError
+from retrain.data import s3 as data
+from retrain.operate.deployment_names import Purpose, deployment_path
+from retrain.registry import versions as registry
+from retrain.registry.versions import PromotionError
 from retrain.settings import Settings
 from tests.flows.conftest import MECHANICS, FlightsModel
 from tests.helpers import webhook_receiver

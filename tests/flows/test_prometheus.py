@@ -212,10 +212,10 @@ def test_an_unreachable_pushgateway_fails_no_run(
     def probe(model: str) -> bool:
         return push_window_metrics(settings, config, load_record(record))
 
-    with caplog.at_level(logging.WARNING, logger="retrain.prometheus"):
+    with caplog.at_level(logging.WARNING, logger="retrain.sinks.prometheus"):
         state = probe(name, return_state=True)
     assert state.is_completed() and state.result() is False  # not pushed, not failed
-    warned = [r.getMessage() for r in caplog.records if r.name == "retrain.prometheus"]
+    warned = [r.getMessage() for r in caplog.records if r.name == "retrain.sinks.prometheus"]
     assert any(dead in m for m in warned), warned
 
 

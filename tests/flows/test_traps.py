@@ -17,11 +17,11 @@ import pytest
 
 from flows.monitor import monitor_and_retrain
 from flows.operate import replay
-from retrain import registry
-from retrain.data import write_partition
-from retrain.deployment_names import Purpose, deployment_name, deployment_path
+from retrain.data.s3 import write_partition
+from retrain.decisions.timeline import LaterChampionError
+from retrain.operate.deployment_names import Purpose, deployment_name, deployment_path
+from retrain.registry import versions as registry
 from retrain.settings import Settings
-from retrain.timeline import LaterChampionError
 from tests.helpers import (
     AS_OF,
     FIRST_DAY,

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from benchmarks import decisions
-from retrain import data
 from retrain.config import ModelConfig, Recipe
-from retrain.data import Window
+from retrain.data import s3 as data
+from retrain.data.s3 import Window
 from retrain.loop import monitoring_window
 from retrain.settings import Settings
-from retrain.training import evaluate, fit_recipe, mask_immature_labels, matured, slices
+from retrain.training.pipeline import evaluate, fit_recipe, mask_immature_labels, matured, slices
 from tests.helpers import FIRST_DAY, scenario, unique, window_days, write_days
 
 pytestmark = pytest.mark.integration

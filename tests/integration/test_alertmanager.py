@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from retrain.prometheus import JOB, Sample, push, run_samples
 from retrain.settings import Settings
+from retrain.sinks.prometheus import JOB, Sample, push, run_samples
 from stack import alertmanager, cli, prometheus, pushgateway
 from stack.alert_settings import AlertSettings
 from stack.base import Service, http_get

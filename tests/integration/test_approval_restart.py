@@ -14,8 +14,10 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from flows.approval import approve
-from retrain import approval, data, registry
-from retrain.model_io import log_sklearn_model
+from retrain.data import s3 as data
+from retrain.registry import approval
+from retrain.registry import versions as registry
+from retrain.registry.model_io import log_sklearn_model
 from retrain.settings import Settings
 from stack import cli
 from tests.helpers import config_dict, typed_record, write_config

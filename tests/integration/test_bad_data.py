@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retrain.attention import NeedsAttentionError
 from retrain.config import ConfigError
-from retrain.data import DataError, get_json, partition_prefix, s3_uri
+from retrain.data.s3 import DataError, get_json, partition_prefix, s3_uri
+from retrain.decisions.attention import NeedsAttentionError
 from retrain.loop import InvalidDataError
-from retrain.reporting import decision_key
 from retrain.settings import Settings
+from retrain.sinks.reporting import decision_key
 from tests.helpers import (
     AS_OF,
     DAYS,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import drift_benchmark
-from retrain import synthetic
+from retrain.samples import synthetic
 from retrain.settings import Settings
 
 pytestmark = pytest.mark.integration

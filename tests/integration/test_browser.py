@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from retrain import registry
-from retrain.model_io import log_sklearn_model
+from retrain.registry import versions as registry
+from retrain.registry.model_io import log_sklearn_model
 from retrain.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

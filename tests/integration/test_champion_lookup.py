@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from mlflow.exceptions import MlflowException
 
-from retrain import registry
+from retrain.registry import versions as registry
 
 pytestmark = pytest.mark.integration
 

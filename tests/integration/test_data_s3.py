@@ -13,7 +13,7 @@ import pytest
 
 from retrain.clients import s3_client
 from retrain.config import Columns, DataSource, load_config
-from retrain.data import (
+from retrain.data.s3 import (
     DataError,
     Window,
     WindowBatches,
@@ -24,10 +24,10 @@ from retrain.data import (
     put_json,
     write_partition,
 )
-from retrain.drift_stats import compute_reference_stats
-from retrain.flights import flights_frame, seed_flights
+from retrain.drift.reference import compute_reference_stats
+from retrain.drift.window_stats import NumericSummary, summarize, summarize_window
+from retrain.samples.flights import flights_frame, seed_flights
 from retrain.settings import get_settings
-from retrain.window_stats import NumericSummary, summarize, summarize_window
 
 pytestmark = pytest.mark.integration
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from retrain import registry
 from retrain.config import DataSource
-from retrain.data import get_json
+from retrain.data.s3 import get_json
 from retrain.errors import ServiceError
-from retrain.reporting import decision_key
+from retrain.registry import versions as registry
 from retrain.settings import Settings
+from retrain.sinks.reporting import decision_key
 from tests.faultproxy import Fault, FaultProxy
 from tests.helpers import (
     AS_OF,
@@ -215,7 +215,7 @@ def test_transient_fault_is_retried_to_the_same_outcome(
     assert [rule.fired for rule in rules] == [rule.count for rule in rules]  # all injected
     assert_registry_consistent(mlflow, outcome.name, "1")
     if "log_model" in case:  # the retried upload stored the whole model, not a truncated one
-        from retrain.model_io import load_sklearn_model
+        from retrain.registry.model_io import load_sklearn_model
 
         monkeypatch.undo()  # back to the real endpoints
         load_sklearn_model(f"models:/{outcome.name}@champion")

@@ -13,12 +13,12 @@ import pytest
 import yaml
 
 from retrain.config import parse_config
-from retrain.data import Window, list_partitions, load_window
-from retrain.flights import ARRIVED_AT, ID, LABEL, flights_frame, seed_model
-from retrain.label_feed import feed_source, with_feed_labels
-from retrain.maturity import ARRIVED
+from retrain.data.label_feed import feed_source, with_feed_labels
+from retrain.data.maturity import ARRIVED
+from retrain.data.s3 import Window, list_partitions, load_window
+from retrain.samples.flights import ARRIVED_AT, ID, LABEL, flights_frame, seed_model
 from retrain.settings import Settings
-from retrain.training import mask_immature_labels
+from retrain.training.pipeline import mask_immature_labels
 from tests.helpers import empty_bucket
 
 pytestmark = [pytest.mark.integration]

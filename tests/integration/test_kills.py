@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 
-from retrain import registry
 from retrain.config import DataSource
-from retrain.data import get_json
+from retrain.data.s3 import get_json
+from retrain.registry import versions as registry
 from retrain.settings import Settings
 from tasks.locks import lock_name
 from tests.helpers import (

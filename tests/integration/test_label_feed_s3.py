@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from retrain.config import ModelConfig, parse_config
-from retrain.data import DataError, Window, partition_prefix
-from retrain.label_feed import feed_source, read_feed
+from retrain.data.label_feed import feed_source, read_feed
+from retrain.data.s3 import DataError, Window, partition_prefix
 from retrain.settings import Settings
 from tests.helpers import ID, LABEL, config_dict, empty_bucket, merge, unique
 

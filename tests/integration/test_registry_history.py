@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from retrain import registry, registry_page
+from retrain.registry import page as registry_page
+from retrain.registry import versions as registry
 
 pytestmark = pytest.mark.integration
 

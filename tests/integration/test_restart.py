@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from retrain.model_io import load_sklearn_model, log_sklearn_model
+from retrain.registry.model_io import load_sklearn_model, log_sklearn_model
 from retrain.settings import Settings
 from stack import cli, process, s3_snapshot
 from stack.base import stack_settings

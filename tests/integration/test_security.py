@@ -22,10 +22,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from retrain.config import DataSource
-from retrain.data import Window, list_partitions, partition_prefix, write_partition
-from retrain.model_io import UntrustedModelError, load_sklearn_model, log_sklearn_model
-from retrain.reporting import decision_key, markdown, report_prefix
+from retrain.data.s3 import Window, list_partitions, partition_prefix, write_partition
+from retrain.registry.model_io import UntrustedModelError, load_sklearn_model, log_sklearn_model
 from retrain.settings import Settings
+from retrain.sinks.reporting import decision_key, markdown, report_prefix
 from tests.helpers import (
     AS_OF,
     DAYS,

@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from retrain.model_io import load_sklearn_model, log_sklearn_model
+from retrain.registry.model_io import load_sklearn_model, log_sklearn_model
 from retrain.settings import Settings
 
 pytestmark = pytest.mark.integration

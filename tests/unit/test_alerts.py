@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from retrain.alerts import email_message, send_all
 from retrain.config import ModelConfig
+from retrain.sinks.alerts import email_message, send_all
 from tests.helpers import config_dict, merge, typed_record
 
 RECORD: dict[str, Any] = {
@@ -58,7 +58,7 @@ def test_an_smtp_server_that_never_answers_costs_a_timeout_not_the_run() -> None
 
     from prefect_email import EmailServerCredentials
 
-    from retrain.alerts import send_email
+    from retrain.sinks.alerts import send_email
 
     errors: list[BaseException] = []
 

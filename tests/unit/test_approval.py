@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from retrain import approval
+from retrain.registry import approval
 from tests.helpers import typed_record
 
 

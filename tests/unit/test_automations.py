@@ -6,9 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from retrain.automations import AUTOMATIONS_FILE, build, expand, load_automations, notify_slugs
 from retrain.config import load_config
-from retrain.events import EVENT_NAMES, RETRAIN_REQUESTED
+from retrain.operate.automations import (
+    AUTOMATIONS_FILE,
+    build,
+    expand,
+    load_automations,
+    notify_slugs,
+)
+from retrain.sinks.events import EVENT_NAMES, RETRAIN_REQUESTED
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,13 +12,14 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 
-from retrain import champions, registry
 from retrain.config import Mode, parse_config
-from retrain.data import Window
-from retrain.plan import ChampionChoice
-from retrain.registry import Champion, VersionSpec, register_once
-from retrain.registry_page import model_description
-from retrain.version_cache import version_cache
+from retrain.data.s3 import Window
+from retrain.decisions.plan import ChampionChoice
+from retrain.registry import champions
+from retrain.registry import versions as registry
+from retrain.registry.page import model_description
+from retrain.registry.version_cache import version_cache
+from retrain.registry.versions import Champion, VersionSpec, register_once
 
 
 @pytest.fixture(autouse=True)

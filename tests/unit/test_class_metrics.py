@@ -18,7 +18,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from retrain.gate import bootstrap_gains, gate
+from retrain.decisions.gate import bootstrap_gains, gate
 from retrain.metrics import (
     align_probabilities,
     higher_is_better,

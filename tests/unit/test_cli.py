@@ -18,9 +18,9 @@ from retrain.cli_text import (
     run_outcome,
     status_lines,
 )
-from retrain.deployment_names import Purpose
-from retrain.prefect_runs import RunState
-from retrain.registry_page import champion_periods
+from retrain.operate.deployment_names import Purpose
+from retrain.operate.runs import RunState
+from retrain.registry.page import champion_periods
 from tests.helpers import typed_record
 
 

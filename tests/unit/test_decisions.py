@@ -34,7 +34,7 @@ from benchmarks.decisions_table import (
 )
 from benchmarks.recipes import decision_points, parse_recipe, parse_recipes
 from retrain.config import Recipe
-from retrain.training import recency_weights
+from retrain.training.pipeline import recency_weights
 from tests.helpers import typed_record
 
 D1, D2, D3 = date(2013, 3, 11), date(2013, 3, 18), date(2013, 3, 25)

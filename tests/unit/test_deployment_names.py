@@ -7,7 +7,7 @@ import re
 import pytest
 from prefect.types.names import BANNED_CHARACTERS
 
-from retrain.deployment_names import (
+from retrain.operate.deployment_names import (
     SPECS,
     Purpose,
     deployment_name,

@@ -11,7 +11,7 @@ import pytest
 
 from retrain.config import ColumnDrift as ColumnDriftConfig
 from retrain.config import DriftThresholds
-from retrain.drift import ALL_NULL, DriftSummary, run_drift
+from retrain.drift.summary import ALL_NULL, DriftSummary, run_drift
 
 NUMERIC = ["n0", "n1", "n2", "n3"]
 CATEGORICAL = ["c0", "c1"]

@@ -14,9 +14,8 @@ from scipy import stats
 
 from retrain.config import ColumnDrift as ColumnDriftConfig
 from retrain.config import DriftThresholds
-from retrain.drift import run_drift
-from retrain.drift_measures import categorical_score, numeric_score, wasserstein_norm
-from retrain.drift_stats import (
+from retrain.drift.measures import categorical_score, numeric_score, wasserstein_norm
+from retrain.drift.reference import (
     OTHER,
     ReferenceStats,
     categorical_stats,
@@ -24,6 +23,7 @@ from retrain.drift_stats import (
     finite_sorted,
     numeric_stats,
 )
+from retrain.drift.summary import run_drift
 
 ROWS = 20_000
 NUMERIC_METHODS = ["wasserstein", "ks", "psi", "kl_div", "jensenshannon"]

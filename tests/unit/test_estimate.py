@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from sklearn.isotonic import IsotonicRegression
 
-from retrain.estimate import (
+from retrain.metrics import roc_auc
+from retrain.monitoring.estimate import (
     CALIBRATION_RESAMPLES,
     ESTIMATED_METRICS,
     _bootstrap_calibrations,
@@ -18,7 +19,6 @@ from retrain.estimate import (
     expected_confusion,
     expected_roc_auc,
 )
-from retrain.metrics import roc_auc
 
 
 def _stream(

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
-from retrain.estimate_multiclass import (
+from retrain.monitoring.estimate_multiclass import (
     MULTICLASS_ESTIMATED,
     calibrated_probabilities,
     expected_class_metrics,

@@ -12,18 +12,18 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from retrain.config import ModelConfig, parse_config
-from retrain.data import Window
-from retrain.estimate import (
+from retrain.data.s3 import Window
+from retrain.decisions.policy import decide
+from retrain.metrics import roc_auc
+from retrain.monitoring.estimate import (
     earlier_estimate,
     estimate_days,
     lined_up,
     newest_rows,
     window_estimate,
 )
-from retrain.metrics import roc_auc
-from retrain.policy import decide
-from retrain.reporting import markdown
-from retrain.training import build_pipeline, features, target
+from retrain.sinks.reporting import markdown
+from retrain.training.pipeline import build_pipeline, features, target
 from tests.helpers import LABEL, config_dict, merge, typed_record
 from tests.streams import day, stream_day
 from tests.unit.test_policy import BASE

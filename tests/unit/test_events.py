@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from retrain import events
-from retrain.events import answer_events, record_events, retrain_started, rolled_back
+from retrain.sinks import events
+from retrain.sinks.events import answer_events, record_events, retrain_started, rolled_back
 from tests.helpers import typed_record
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
@@ -121,7 +121,7 @@ def test_the_documented_table_names_every_event_and_its_fields() -> None:
 
 
 def test_the_approval_request_shows_what_a_person_decides_on() -> None:
-    from retrain.approval import request_markdown, request_summary
+    from retrain.registry.approval import request_markdown, request_summary
 
     record = _record(
         gate={**GATE, "ci_high": 0.09, "gain": 0.05, "segment_gains": {"JFK": -0.01}},

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from retrain.evidently_ui import (
+from retrain.sinks.evidently_ui import (
     DRIFT_SHARE,
     DRIFTED_COLUMNS,
     LABELLED_ROWS,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from retrain.config import load_config
-from retrain.flights import (
+from retrain.samples.flights import (
     ARRIVED_AT,
     CATEGORICAL,
     ID,

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from retrain.gate import GateResult, gate
+from retrain.decisions.gate import GateResult, gate
 
 GATE: dict[str, Any] = {"min_gain": 0.005, "floor": None, "resamples": 400, "alpha": 0.05}
 

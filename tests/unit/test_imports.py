@@ -22,7 +22,13 @@ def _imports(path: Path) -> list[tuple[str, list[str], int]]:
             if node.module == "retrain":  # `from retrain import x`: module x
                 found += [(f"retrain.{a.name}", [], node.lineno) for a in node.names]
             elif node.module.startswith("retrain."):
-                found.append((node.module, [a.name for a in node.names], node.lineno))
+                # `from retrain.pkg import module`: module pkg.module, not the package
+                folder = PACKAGE.parent.joinpath(*node.module.split("."))
+                subs = [a.name for a in node.names if (folder / f"{a.name}.py").exists()]
+                found += [(f"{node.module}.{name}", [], node.lineno) for name in subs]
+                names = [a.name for a in node.names if a.name not in subs]
+                if names or not subs:
+                    found.append((node.module, names, node.lineno))
         elif isinstance(node, ast.Import):
             found += [
                 (a.name, [], node.lineno) for a in node.names if a.name.startswith("retrain.")

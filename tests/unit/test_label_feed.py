@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retrain.attention import attention_problem
 from retrain.config import ConfigError, ModelConfig, parse_config
-from retrain.data import DataError
-from retrain.label_coverage import FEED_ATTR, label_metrics, label_summary
-from retrain.label_feed import FeedLabels, feed_columns, feed_source, fold_arrivals
-from retrain.maturity import ARRIVED, due_mask, mask_unknown_labels, unknown_mask
+from retrain.data.label_coverage import FEED_ATTR, label_metrics, label_summary
+from retrain.data.label_feed import FeedLabels, feed_columns, feed_source, fold_arrivals
+from retrain.data.maturity import ARRIVED, due_mask, mask_unknown_labels, unknown_mask
+from retrain.data.s3 import DataError
+from retrain.decisions.attention import attention_problem
 from tests.helpers import ID, LABEL, TS, config_dict, merge, typed_record
 
 AS_OF = date(2024, 3, 11)

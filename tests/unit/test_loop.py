@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from retrain.config import parse_config
-from retrain.data import LoadedWindow, Window
+from retrain.data.s3 import LoadedWindow, Window
+from retrain.data.validation import ValidationReport
 from retrain.loop import ChampionState, RunInfo, history_window, policy_inputs
-from retrain.registry import Champion
-from retrain.reporting import challenger_scores, drift_history, last_promotion
-from retrain.validation import ValidationReport
+from retrain.registry.versions import Champion
+from retrain.sinks.reporting import challenger_scores, drift_history, last_promotion
 from tests.helpers import config_dict, typed_record
 
 AS_OF = date(2024, 3, 1)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from retrain import mlflow_run
 from retrain.config import parse_config
 from retrain.errors import ServiceError
+from retrain.sinks import mlflow_run
 from tests.helpers import config_dict, typed_record
 
 

@@ -12,15 +12,25 @@ import pytest
 
 from retrain import metrics
 from retrain.config import DriftThresholds, ModelConfig
-from retrain.drift import ColumnDrift, DriftSummary
-from retrain.drift_stats import PREDICTION, SCORE, ReferenceStats, numeric_stats
-from retrain.history import window_step, window_timestamp_ms
-from retrain.model_io import model_signature
-from retrain.monitoring import ChampionFacts, champion_outputs, matured_metric, monitor_window
-from retrain.outputs import prediction_summary, served_agreement, served_summary, training_range
-from retrain.quality import Quality, classification_quality, regression_quality
-from retrain.reporting import markdown, served_mismatch
-from retrain.traffic import (
+from retrain.data.validation import capture_schema
+from retrain.drift.reference import PREDICTION, SCORE, ReferenceStats, numeric_stats
+from retrain.drift.summary import ColumnDrift, DriftSummary
+from retrain.drift.window_stats import summarize
+from retrain.monitoring.history import window_step, window_timestamp_ms
+from retrain.monitoring.metric_set import (
+    ChampionFacts,
+    champion_outputs,
+    matured_metric,
+    monitor_window,
+)
+from retrain.monitoring.outputs import (
+    prediction_summary,
+    served_agreement,
+    served_summary,
+    training_range,
+)
+from retrain.monitoring.quality import Quality, classification_quality, regression_quality
+from retrain.monitoring.traffic import (
     error_rate,
     expected_rows_per_day,
     inputs_summary,
@@ -29,7 +39,9 @@ from retrain.traffic import (
     rows_per_day,
     traffic_summary,
 )
-from retrain.training import (
+from retrain.registry.model_io import model_signature
+from retrain.sinks.reporting import markdown, served_mismatch
+from retrain.training.pipeline import (
     INPUT_EXAMPLE_ROWS,
     build_pipeline,
     evaluate,
@@ -38,8 +50,6 @@ from retrain.training import (
     target,
     training_scores,
 )
-from retrain.validation import capture_schema
-from retrain.window_stats import summarize
 from tests.helpers import LABEL, TS, config_dict, day_frame, merge, typed_record
 
 RIDGE = "sklearn.linear_model.Ridge"

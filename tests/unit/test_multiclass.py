@@ -11,14 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retrain import tournament, training
-from retrain.class_outputs import class_figures, proba_columns
 from retrain.config import ConfigError, DriftThresholds, ModelConfig, parse_config
-from retrain.drift_stats import compute_reference_stats
-from retrain.monitoring import ChampionFacts, champion_outputs, monitor_window
-from retrain.quality import classification_quality
-from retrain.training import build_pipeline, features, mask_immature_labels, target
-from retrain.validation import capture_schema, validate_window
+from retrain.data.validation import capture_schema, validate_window
+from retrain.decisions import tournament
+from retrain.drift.reference import compute_reference_stats
+from retrain.monitoring.class_outputs import class_figures, proba_columns
+from retrain.monitoring.metric_set import ChampionFacts, champion_outputs, monitor_window
+from retrain.monitoring.quality import classification_quality
+from retrain.training import pipeline as training
+from retrain.training.pipeline import build_pipeline, features, mask_immature_labels, target
 from tests.helpers import config_dict, merge, typed_record
 
 AS_OF = date(2024, 3, 1)
@@ -231,8 +232,8 @@ def test_monitoring_of_a_multiclass_champion_reports_classes_not_a_positive_rate
 
 
 def test_per_class_figures_reach_prometheus_and_the_summary() -> None:
-    from retrain.prometheus import window_samples
-    from retrain.reporting import monitoring_lines
+    from retrain.sinks.prometheus import window_samples
+    from retrain.sinks.reporting import monitoring_lines
 
     config = _config(metric="f1_macro")
     labels = np.array(["a", "b"])
@@ -271,8 +272,8 @@ def test_integer_classes_read_as_floats_are_not_unseen() -> None:
 
 
 def test_a_served_class_name_is_compared_as_text() -> None:
-    from retrain.drift_stats import categorical_stats
-    from retrain.outputs import served_summary
+    from retrain.drift.reference import categorical_stats
+    from retrain.monitoring.outputs import served_summary
 
     champion = np.array(["low", "mid", "high", "mid"])
     served = pd.Series(["low", "mid", "low", None], dtype=object)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from retrain.notify import events_for, message
+from retrain.sinks.notify import events_for, message
 from tests.helpers import typed_record
 
 

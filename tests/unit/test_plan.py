@@ -1,4 +1,5 @@
-"""Table tests of retrain/plan.py: every (decision, verdict, mode) combination the flow handles."""
+"""Table tests of retrain/decisions/plan.py: every (decision, verdict, mode) combination the flow
+handles."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import itertools
 import pytest
 
 from retrain.config import Mode
-from retrain.gate import GateResult
-from retrain.plan import (
+from retrain.decisions.gate import GateResult
+from retrain.decisions.plan import (
     ChampionChoice,
     Plan,
     WindowSteps,
@@ -17,7 +18,7 @@ from retrain.plan import (
     run_mode,
     window_steps,
 )
-from retrain.policy import Action, Decision, Reason
+from retrain.decisions.policy import Action, Decision, Reason
 
 RETRAIN = Decision(Action.retrain, (Reason.performance_drop,), {})
 KEEP = Decision(Action.keep, (Reason.stable,), {})

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from retrain.config import DriftThresholds, Thresholds
-from retrain.policy import (
+from retrain.decisions.policy import (
     Action,
     Decision,
     PolicyInputs,

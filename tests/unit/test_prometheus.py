@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from retrain.config import ModelConfig
-from retrain.prometheus import (
+from retrain.sinks.prometheus import (
     PushError,
     Sample,
     push,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from retrain import registry_page as page
 from retrain.loop import run_tags, version_tags
+from retrain.registry import page
 from tests.helpers import typed_record
 
 

@@ -10,11 +10,17 @@ import pandas as pd
 import pytest
 
 from retrain.config import ModelConfig
-from retrain.estimate import window_estimate
+from retrain.data.validation import capture_schema
 from retrain.metrics import prediction_for_metric
-from retrain.monitoring import ChampionFacts, monitor_window
-from retrain.scoring import champion_outputs, has_training_scores, row_chunks, score_outputs
-from retrain.training import (
+from retrain.monitoring.estimate import window_estimate
+from retrain.monitoring.metric_set import ChampionFacts, monitor_window
+from retrain.monitoring.scoring import (
+    champion_outputs,
+    has_training_scores,
+    row_chunks,
+    score_outputs,
+)
+from retrain.training.pipeline import (
     build_pipeline,
     evaluate,
     features,
@@ -25,7 +31,6 @@ from retrain.training import (
     target,
     training_scores,
 )
-from retrain.validation import capture_schema
 from tests.helpers import LABEL, config_dict, day_frame, merge
 
 AS_OF = date(2024, 1, 10)

@@ -7,15 +7,15 @@ from datetime import date
 
 import pytest
 
-from retrain.data import Window
-from retrain.registry import Champion
-from retrain.timeline import (
+from retrain.data.s3 import Window
+from retrain.decisions.timeline import (
     AliasMove,
     may_score,
     served_version,
     trained_after_window,
     trained_on_window,
 )
+from retrain.registry.versions import Champion
 
 WEEK = Window(date(2013, 6, 24), date(2013, 7, 1))  # the run for as_of 2013-07-01
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from retrain.timestamps import as_utc, utc_timestamps
+from retrain.data.timestamps import as_utc, utc_timestamps
 
 NOON = pd.Timestamp("2024-03-01 12:00", tz="UTC")
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from retrain.config import ModelConfig, parse_config
-from retrain.tournament import choose, gate_contest, run_tournament
-from retrain.training import TrainingError, fit_recipe, slices
+from retrain.decisions.tournament import choose, gate_contest, run_tournament
+from retrain.training.pipeline import TrainingError, fit_recipe, slices
 from tests.helpers import config_dict, merge
 
 AS_OF = date(2024, 3, 1)

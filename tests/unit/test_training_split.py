@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from retrain.config import ModelConfig, Recipe, parse_config
-from retrain.training import (
+from retrain.training.pipeline import (
     between,
     fit_recipe,
     label_cutoff,

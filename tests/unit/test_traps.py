@@ -11,16 +11,16 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from retrain.attention import attention_problem, rows_past_label_delay
 from retrain.config import (
     ConfigError,
     DriftThresholds,
     Thresholds,
 )
 from retrain.config_folder import config_paths, load_model_config, scan_configs
-from retrain.notify import events_for
-from retrain.policy import NEEDS_ATTENTION, Action, Reason, decide
-from retrain.reporting import markdown
+from retrain.decisions.attention import attention_problem, rows_past_label_delay
+from retrain.decisions.policy import NEEDS_ATTENTION, Action, Reason, decide
+from retrain.sinks.notify import events_for
+from retrain.sinks.reporting import markdown
 from tests.helpers import TS, config_dict, typed_record, write_config
 from tests.unit.test_policy import AS_OF, BASE
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from retrain.config import Columns, Thresholds
-from retrain.validation import ValidationReport, capture_schema, validate_window
+from retrain.data.validation import ValidationReport, capture_schema, validate_window
 
 COLUMNS = Columns(
     id="id",

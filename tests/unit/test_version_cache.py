@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrain.version_cache import VersionCache, version_cache
+from retrain.registry.version_cache import VersionCache, version_cache
 
 
 def loader(calls: list[str], value: str):  # type: ignore[no-untyped-def]

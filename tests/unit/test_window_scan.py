@@ -1,4 +1,5 @@
-"""A window read in batches (retrain.window_scan) is judged as the same window loaded whole:
+"""A window read in batches (retrain.monitoring.window_scan) is judged as the same window loaded
+whole:
 validation, monitoring inputs, the champion's outputs and the drift verdicts agree."""
 
 from __future__ import annotations
@@ -15,26 +16,26 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from retrain import synthetic
 from retrain.config import ModelConfig, parse_config
-from retrain.data import Window
-from retrain.drift import run_drift
-from retrain.drift_stats import PREDICTION
+from retrain.data.s3 import Window
+from retrain.data.validation import capture_schema, validate_window
+from retrain.drift.reference import PREDICTION
+from retrain.drift.summary import run_drift
+from retrain.drift.window import window_drift
 from retrain.loop import ChampionState
-from retrain.monitoring import monitor_window
-from retrain.registry import Champion
-from retrain.scoring import champion_outputs, concat_outputs, reference_statistics
-from retrain.training import features, mask_immature_labels
-from retrain.validation import capture_schema, validate_window
-from retrain.window_drift import window_drift
-from retrain.window_scan import RowSample, ScannedWindow, scan_batches
+from retrain.monitoring.metric_set import monitor_window
+from retrain.monitoring.scoring import champion_outputs, concat_outputs, reference_statistics
+from retrain.monitoring.window_scan import RowSample, ScannedWindow, scan_batches
+from retrain.registry.versions import Champion
+from retrain.samples import synthetic
+from retrain.training.pipeline import features, mask_immature_labels
 
 ROWS = 12_000
 WHERE = synthetic.layout("bucket", ROWS, 6, 4)
 COLS = WHERE.columns
 START = date(2026, 1, 1)
 AS_OF = START + timedelta(days=synthetic.DAYS)
-W1_TOLERANCE = 2e-3  # retrain/window_stats.py: binned normed W1 vs the one-shot value
+W1_TOLERANCE = 2e-3  # retrain/drift/window_stats.py: binned normed W1 vs the one-shot value
 
 
 def _config() -> ModelConfig:

@@ -8,23 +8,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retrain import synthetic
 from retrain.config import DriftThresholds
-from retrain.drift import run_drift
-from retrain.drift_stats import compute_reference_stats
-from retrain.window_stats import (
+from retrain.drift.reference import compute_reference_stats
+from retrain.drift.summary import run_drift
+from retrain.drift.window_stats import (
     CategoricalSummary,
     NumericSummary,
     feature_drift,
     summarize,
     summarize_batches,
 )
+from retrain.samples import synthetic
 
 ROWS = 20_000
 WHERE = synthetic.layout("bucket", ROWS, 12, 5)
 COLS = WHERE.columns
 START = date(2026, 1, 1)
-# Stated tolerance of the binned numeric summary (see retrain/window_stats.py): normed W1
+# Stated tolerance of the binned numeric summary (see retrain/drift/window_stats.py): normed W1
 # within 2e-3 of the one-shot value; categorical and few-valued numeric columns are exact.
 W1_TOLERANCE = 2e-3
 
